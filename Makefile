@@ -1,0 +1,61 @@
+# Secure GPT Gateway. `make run` and `make test` are the two set-up commands (see README).
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WEB_CONCURRENCY ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: run test test-fast serve worker lint install migrate bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# .env holds generated secrets for the local demo (created once, never committed).
+.env:
+	$(BIN)/python -m gateway_project.make_env > .env
+	@echo "wrote .env with fresh local secrets"
+
+run: install .env
+	set -a; source .env; set +a; \
+	$(BIN)/python manage.py migrate --noinput -v0 && \
+	$(BIN)/python manage.py bootstrap_demo && \
+	exec $(BIN)/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) \
+		--loop uvloop --http httptools --no-access-log
+
+test: install
+	eval "$$($(BIN)/python tests/services.py)"; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Local loop: skips the slow suites (browser, load, fault).
+test-fast: install
+	eval "$$($(BIN)/python tests/services.py)"; \
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+serve: install
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	exec $(BIN)/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) \
+		--workers $(WEB_CONCURRENCY) --loop uvloop --http httptools --no-access-log \
+		--proxy-headers --timeout-graceful-shutdown 30
+
+worker: install
+	exec $(BIN)/celery -A gateway_project worker --beat --loglevel INFO
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy .
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,42 @@
+"""ASGI entry point: /v1 goes to the thin data-plane app, everything else to Django."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+django_application = get_asgi_application()
+
+from proxy.asgi import ProxyApp  # noqa: E402  (needs Django set up first)
+from proxy.state import get_state  # noqa: E402
+from proxy.wire import Receive, Send  # noqa: E402
+
+proxy_application = ProxyApp()
+_HEALTH = b'{"status":"ok"}'
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await get_state().aclose()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def application(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+    elif scope["type"] == "http" and scope["path"].startswith("/v1/"):
+        await proxy_application(scope, receive, send)
+    elif scope["type"] == "http" and scope["path"] == "/healthz":
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": _HEALTH})
+    else:
+        await django_application(scope, receive, send)

@@ -1,0 +1,27 @@
+"""URLs of the Django side: management API, admin, health. /v1 is served by proxy/asgi.py."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from proxy import views as proxy_views
+from tenants import views as tenant_views
+
+router = DefaultRouter()
+router.register("organizations", tenant_views.OrganizationViewSet, basename="organization")
+router.register("teams", tenant_views.TeamViewSet, basename="team")
+router.register("members", tenant_views.MemberViewSet, basename="member")
+router.register("keys", tenant_views.ApiKeyViewSet, basename="apikey")
+router.register("tokens", tenant_views.PersonalTokenViewSet, basename="token")
+router.register("providers", proxy_views.ProviderCredentialViewSet, basename="provider")
+router.register("routes", proxy_views.ModelRouteViewSet, basename="route")
+
+urlpatterns = [
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

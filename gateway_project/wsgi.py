@@ -1,0 +1,10 @@
+"""WSGI entry point (management UI only; /v1 needs the ASGI application)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+application = get_wsgi_application()

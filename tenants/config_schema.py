@@ -1,0 +1,147 @@
+"""The declarative configuration file (`apply_config`): a strict schema, validated before writing."""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+ModelName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/@-]+$")]
+ProviderKindName = Literal["openai", "azure_openai", "anthropic", "openai_compatible", "mock"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderSpec(Strict):
+    name: Slug
+    kind: ProviderKindName
+    base_url: str = ""
+    api_key_env: str | None = None
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> ProviderSpec:
+        if self.kind != "mock" and not self.base_url:
+            raise ValueError(f"base_url is required for kind {self.kind}")
+        return self
+
+
+class DeploymentSpec(Strict):
+    provider: Slug
+    model: str = Field(min_length=1, max_length=200)
+    priority: int | None = Field(default=None, ge=0)
+    weight: int = Field(default=1, ge=1, le=1000)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    first_byte_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    stream_idle_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    total_timeout_s: float = Field(default=600.0, gt=0, le=7200)
+
+
+class ModelSpec(Strict):
+    name: ModelName
+    description: str = ""
+    deployments: list[DeploymentSpec] = Field(min_length=1)
+
+
+class TeamSpec(Strict):
+    slug: Slug
+    name: str | None = None
+    cost_center: str = ""
+    models: list[ModelName] | None = None
+
+
+class OrganizationSpec(Strict):
+    slug: Slug
+    name: str | None = None
+    time_zone: str = "UTC"
+    teams: list[TeamSpec] = Field(default_factory=list)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class ConfigFile(Strict):
+    providers: list[ProviderSpec] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list)
+    organizations: list[OrganizationSpec] = Field(default_factory=list)
+
+
+class ConfigError(Exception):
+    """A bad configuration file; `path` names the offending field like `models[0].deployments`."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_config(data: object) -> ConfigFile:
+    """Validate a loaded YAML document; the first error raises ConfigError with its path."""
+    if data is None:
+        data = {}
+    try:
+        config = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(_path(tuple(first["loc"])), first["msg"]) from None
+    _check_unique(config)
+    return config
+
+
+def _check_unique(config: ConfigFile) -> None:
+    for section, items in (("providers", config.providers), ("models", config.models)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.name in seen:
+                raise ConfigError(f"{section}[{i}].name", f"duplicate name {item.name!r}")
+            seen.add(item.name)
+    slugs: set[str] = set()
+    for i, org in enumerate(config.organizations):
+        if org.slug in slugs:
+            raise ConfigError(f"organizations[{i}].slug", f"duplicate slug {org.slug!r}")
+        slugs.add(org.slug)
+        team_slugs: set[str] = set()
+        for j, team in enumerate(org.teams):
+            if team.slug in team_slugs:
+                raise ConfigError(
+                    f"organizations[{i}].teams[{j}].slug", f"duplicate slug {team.slug!r}"
+                )
+            team_slugs.add(team.slug)
+
+
+def read_secret_env(spec: ProviderSpec, index: int) -> str | None:
+    """The provider secret from its environment variable; a named but unset variable is an error."""
+    if spec.api_key_env is None:
+        return None
+    value = os.environ.get(spec.api_key_env)
+    if not value:
+        raise ConfigError(
+            f"providers[{index}].api_key_env",
+            f"environment variable {spec.api_key_env} is not set",
+        )
+    return value
