@@ -230,3 +230,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }
+
+# --- Upstream HTTP ------------------------------------------------------------------------
+GATEWAY_UPSTREAM_MAX_CONNECTIONS = envint("GATEWAY_UPSTREAM_MAX_CONNECTIONS", 200)
+GATEWAY_UPSTREAM_MAX_RESPONSE_BYTES = envint("GATEWAY_UPSTREAM_MAX_RESPONSE_BYTES", 32 * 1024 * 1024)
+# Retries per request: attempts across all deployments, and the longest total back-off wait.
+GATEWAY_MAX_ATTEMPTS = envint("GATEWAY_MAX_ATTEMPTS", 4)
+GATEWAY_MAX_RETRY_WAIT_S = envfloat("GATEWAY_MAX_RETRY_WAIT_S", 8.0)
+# Circuit breaker: consecutive failures that open it, and how long it stays open.
+GATEWAY_BREAKER_FAILURES = envint("GATEWAY_BREAKER_FAILURES", 5)
+GATEWAY_BREAKER_COOLDOWN_S = envfloat("GATEWAY_BREAKER_COOLDOWN_S", 30.0)

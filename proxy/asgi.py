@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[GatewayRequest, GatewayState], Awaitable[Response]]
 
 ROUTES: dict[tuple[str, str], Handler] = {
+    ("POST", "/v1/chat/completions"): pipeline.chat_completions,
+    ("POST", "/v1/embeddings"): pipeline.embeddings,
+    ("POST", "/v1/messages"): pipeline.messages,
     ("GET", "/v1/models"): pipeline.list_models,
 }
 _ANTHROPIC_PATHS = {"/v1/messages"}

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
+from proxy import http
+from proxy.resilience import CircuitBreaker
 from proxy.routing import RouteTable
 from tenants.auth import KeyResolver
 
@@ -12,14 +16,23 @@ from tenants.auth import KeyResolver
 class GatewayState:
     resolver: KeyResolver = field(default_factory=KeyResolver)
     routes: RouteTable = field(default_factory=RouteTable)
+    breaker: CircuitBreaker = field(
+        default_factory=lambda: CircuitBreaker(
+            settings.GATEWAY_BREAKER_FAILURES, settings.GATEWAY_BREAKER_COOLDOWN_S
+        )
+    )
 
     def clear_caches(self) -> None:
         """Drop every cached key and route (tests)."""
         self.resolver.clear()
         self.routes.clear()
+        self.breaker = CircuitBreaker(
+            settings.GATEWAY_BREAKER_FAILURES, settings.GATEWAY_BREAKER_COOLDOWN_S
+        )
 
     async def aclose(self) -> None:
         """Release network resources at shutdown."""
+        await http.close_clients()
 
 
 _state: GatewayState | None = None

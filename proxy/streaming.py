@@ -1,0 +1,104 @@
+"""SSE relays: upstream chunks go to the client as they arrive, with usage tracked on the way.
+
+Nothing is buffered. A client disconnect cancels the relay (see proxy/asgi.py); the `finally`
+blocks close the upstream response, which aborts the upstream request, and the usage delivered
+so far is recorded. A stream cut upstream ends with a clear error event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from proxy.formats import UpstreamStreamError, Usage, anthropic_usage, openai_usage
+from proxy.outcome import Outcome
+from proxy.providers.base import ChunkStream
+from proxy.sse import encode_event
+from proxy.tokens import estimate_text
+
+_DONE = b"data: [DONE]\n\n"
+
+
+def _openai_error_event(code: str, message: str) -> bytes:
+    error = {"message": message, "type": "server_error", "param": None, "code": code}
+    return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
+
+
+async def relay_chat(
+    upstream: ChunkStream, outcome: Outcome, *, include_usage: bool
+) -> AsyncIterator[bytes]:
+    """OpenAI chunks -> client; drops the forced usage chunk if the client did not ask for it."""
+    delivered: list[str] = []
+    try:
+        async for chunk in upstream:
+            usage = chunk.get("usage")
+            if usage:
+                outcome.usage = openai_usage(usage)
+                if not include_usage:
+                    if not chunk.get("choices"):
+                        continue
+                    chunk = {k: v for k, v in chunk.items() if k != "usage"}
+            for choice in chunk.get("choices") or ():
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    delivered.append(text)
+            yield b"data: " + orjson.dumps(chunk) + b"\n\n"
+        outcome.status = 200
+        yield _DONE
+    except UpstreamStreamError:
+        outcome.fail(502, "upstream_stream_error")
+        yield _openai_error_event(
+            "upstream_stream_error",
+            "The upstream stream ended unexpectedly; the answer is incomplete.",
+        )
+    finally:
+        await _close(upstream, outcome)
+        _settle_usage(outcome, "".join(delivered))
+        await outcome.finish()
+
+
+async def relay_messages(upstream: ChunkStream, outcome: Outcome) -> AsyncIterator[bytes]:
+    """Anthropic events -> client, unchanged; usage read from message_start/message_delta."""
+    usage: dict[str, Any] = {}
+    delivered: list[str] = []
+    try:
+        async for name, data in upstream:
+            if name == "message_start":
+                usage.update((data.get("message") or {}).get("usage") or {})
+            elif name == "message_delta":
+                usage.update(data.get("usage") or {})
+            elif name == "content_block_delta":
+                delivered.append(str((data.get("delta") or {}).get("text", "")))
+            yield encode_event(orjson.dumps(data), name)
+        outcome.status = 200
+    except UpstreamStreamError:
+        outcome.fail(502, "upstream_stream_error")
+        error = {
+            "type": "api_error",
+            "message": "The upstream stream ended unexpectedly; the answer is incomplete.",
+            "code": "upstream_stream_error",
+        }
+        yield encode_event(orjson.dumps({"type": "error", "error": error}), "error")
+    finally:
+        await _close(upstream, outcome)
+        if usage:
+            outcome.usage = anthropic_usage(usage)
+        _settle_usage(outcome, "".join(delivered))
+        await outcome.finish()
+
+
+async def _close(upstream: ChunkStream, outcome: Outcome) -> None:
+    if outcome.status == 0:  # neither finished nor failed: the client went away
+        outcome.fail(499, "client_disconnected")
+    await upstream.aclose()
+
+
+def _settle_usage(outcome: Outcome, delivered: str) -> None:
+    """Without upstream usage (cut or cancelled stream), charge the prompt plus what was sent."""
+    if outcome.usage is not None and outcome.usage.completion_tokens:
+        return
+    prompt = outcome.usage.prompt_tokens if outcome.usage else outcome.estimated_prompt_tokens
+    outcome.usage = Usage(prompt_tokens=prompt, completion_tokens=estimate_text(delivered))
+    outcome.usage_estimated = True
