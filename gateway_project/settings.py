@@ -143,7 +143,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "sweep-budget-reservations": {
+        "task": "billing.tasks.sweep_reservations_task",
+        "schedule": 60.0,
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -233,10 +238,28 @@ LOGGING = {
 
 # --- Upstream HTTP ------------------------------------------------------------------------
 GATEWAY_UPSTREAM_MAX_CONNECTIONS = envint("GATEWAY_UPSTREAM_MAX_CONNECTIONS", 200)
-GATEWAY_UPSTREAM_MAX_RESPONSE_BYTES = envint("GATEWAY_UPSTREAM_MAX_RESPONSE_BYTES", 32 * 1024 * 1024)
+GATEWAY_UPSTREAM_MAX_RESPONSE_BYTES = envint(
+    "GATEWAY_UPSTREAM_MAX_RESPONSE_BYTES", 32 * 1024 * 1024
+)
 # Retries per request: attempts across all deployments, and the longest total back-off wait.
 GATEWAY_MAX_ATTEMPTS = envint("GATEWAY_MAX_ATTEMPTS", 4)
 GATEWAY_MAX_RETRY_WAIT_S = envfloat("GATEWAY_MAX_RETRY_WAIT_S", 8.0)
 # Circuit breaker: consecutive failures that open it, and how long it stays open.
 GATEWAY_BREAKER_FAILURES = envint("GATEWAY_BREAKER_FAILURES", 5)
 GATEWAY_BREAKER_COOLDOWN_S = envfloat("GATEWAY_BREAKER_COOLDOWN_S", 30.0)
+
+# --- Cost guard ---------------------------------------------------------------------------
+# What rate limiting does when Redis is unreachable: "local" (default: each process enforces
+# limit / WEB_CONCURRENCY, so the fleet never admits the full limit per process), "closed"
+# (reject with 503) or "open" (no limits during the outage; unsafe).
+GATEWAY_RATELIMIT_ON_REDIS_ERROR = envstr("GATEWAY_RATELIMIT_ON_REDIS_ERROR", "local")
+GATEWAY_RATELIMIT_WINDOW_S = envint("GATEWAY_RATELIMIT_WINDOW_S", 60)
+
+# --- Email (budget alerts, reports) ---------------------------------------------------------
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "gateway@localhost")

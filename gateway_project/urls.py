@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from billing import views as billing_views
 from proxy import views as proxy_views
 from tenants import views as tenant_views
 
@@ -18,6 +19,9 @@ router.register("keys", tenant_views.ApiKeyViewSet, basename="apikey")
 router.register("tokens", tenant_views.PersonalTokenViewSet, basename="token")
 router.register("providers", proxy_views.ProviderCredentialViewSet, basename="provider")
 router.register("routes", proxy_views.ModelRouteViewSet, basename="route")
+router.register("prices", billing_views.PriceViewSet, basename="price")
+router.register("limits", billing_views.RateLimitViewSet, basename="ratelimit")
+router.register("budgets", billing_views.BudgetViewSet, basename="budget")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),

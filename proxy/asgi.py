@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/embeddings"): pipeline.embeddings,
     ("POST", "/v1/messages"): pipeline.messages,
     ("GET", "/v1/models"): pipeline.list_models,
+    ("GET", "/v1/key/info"): pipeline.key_info,
 }
 _ANTHROPIC_PATHS = {"/v1/messages"}
 
@@ -75,6 +77,7 @@ class ProxyApp:
         headers = _headers(scope)
         peer = (scope.get("client") or ("0.0.0.0", 0))[0]
         request_id = new_request_id()
+        started = time.perf_counter()
         try:
             handler = ROUTES.get((scope["method"], path))
             if handler is None:
@@ -89,6 +92,11 @@ class ProxyApp:
                 request_id=request_id,
             )
             response = await handler(req, self.state)
+            # Handlers that call an upstream report their own overhead (upstream time excluded);
+            # for the others (GET /v1/models) all the time was spent in the gateway.
+            response.headers.setdefault(
+                "x-gateway-overhead-ms", f"{(time.perf_counter() - started) * 1000:.2f}"
+            )
         except GatewayError as exc:
             response = exc.to_response(dialect)
         except asyncio.CancelledError:
@@ -101,7 +109,11 @@ class ProxyApp:
         response.headers["x-request-id"] = request_id
         if "x-request-id" in headers:
             response.headers["x-client-request-id"] = headers["x-request-id"][:200]
-        await send_response(response, receive, send)
+        try:
+            await send_response(response, receive, send)
+        finally:
+            if response.on_complete is not None:
+                await response.on_complete()
 
     @staticmethod
     def _no_route(method: str, path: str) -> GatewayError:
@@ -146,6 +158,9 @@ async def _send_stream(response: Response, receive: Receive, send: Send) -> None
         if not gone.is_set():
             raise
         # The client left: the stream's own cleanup (upstream cancel, usage) already ran.
+        # The cancellation was ours and is handled: withdraw it so the task's later awaits
+        # (closing the stream below, server bookkeeping) are not cut short.
+        streamer.uncancel()
     finally:
         watcher.cancel()
         aclose = getattr(response.stream, "aclose", None)

@@ -170,3 +170,16 @@ def timeouts(connect: float, first_byte: float) -> httpx.Timeout:
 def describe(exc: BaseException) -> dict[str, Any]:
     """A loggable description of a transport error without URLs' query strings or headers."""
     return {"error": type(exc).__name__}
+
+
+def post_webhook(url: str, payload: dict[str, Any], timeout: float = 10.0) -> int:
+    """POST JSON to an admin-configured webhook (sync, for Celery) with the same address guard."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UpstreamAddressRefused("webhook URL must be http(s)")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    if not infos or not all(address_allowed(str(info[4][0])) for info in infos):
+        raise UpstreamAddressRefused(f"webhook host {parts.hostname} is not allowed")
+    response = httpx.post(url, json=payload, timeout=timeout, follow_redirects=False)
+    return response.status_code

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from billing.ratelimits import LimitSpec, RateDecision
 from proxy.formats import Usage
 from proxy.resilience import Attempt
 from proxy.routing import DeploymentInfo
 from tenants.auth import KeyContext
 
-log = logging.getLogger("gateway.requests")
+if TYPE_CHECKING:
+    from proxy.state import GatewayState
 
 
 @dataclass
@@ -20,17 +23,24 @@ class Outcome:
     route: str
     client_ip: str
     started: float
+    state: GatewayState
     ctx: KeyContext | None = None
     model: str = ""
+    end_user: str = ""
     stream: bool = False
     deployment: DeploymentInfo | None = None
     attempts: list[Attempt] = field(default_factory=list)
     usage: Usage | None = None
     usage_estimated: bool = False
     estimated_prompt_tokens: int = 0
+    max_output_tokens: int | None = None
     status: int = 0
     error_code: str | None = None
     upstream_s: float = 0.0
+    limit_specs: list[LimitSpec] = field(default_factory=list)
+    rate: RateDecision | None = None
+    estimated_tokens: int = 0
+    reserved: Decimal | None = None
     finished: bool = False
 
     def fail(self, status: int, code: str | None) -> None:
@@ -45,18 +55,15 @@ class Outcome:
     def overhead_ms(self) -> float:
         return max(0.0, self.latency_ms - self.upstream_s * 1000)
 
+    @property
+    def reached_provider(self) -> bool:
+        return bool(self.attempts)
+
     async def finish(self) -> None:
-        """Called exactly once per request, when the last byte went out (or the client left)."""
+        """Called once per request after the last byte went out (or the client left)."""
         if self.finished:
             return
         self.finished = True
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "request done",
-                extra={
-                    "request_id": self.request_id,
-                    "status": self.status,
-                    "model": self.model,
-                    "latency_ms": round(self.latency_ms, 2),
-                },
-            )
+        from proxy.finalize import finalize
+
+        await finalize(self)

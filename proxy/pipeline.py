@@ -11,11 +11,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
+from asgiref.sync import sync_to_async
+from django.utils import timezone
 from pydantic import BaseModel
 
+from billing.keyinfo import budget_status
+from billing.rules import limit_specs
 from proxy import http
-from proxy.errors import GatewayError, invalid_request, model_not_found
+from proxy.errors import Dialect, GatewayError, invalid_request, model_not_found
 from proxy.formats import TranslationError, anthropic_usage, openai_usage
+from proxy.limits import check_rate_limits, ratelimit_headers, reserve_budget
 from proxy.outcome import Outcome
 from proxy.providers import PROVIDERS, ChunkStream, Provider
 from proxy.resilience import call_with_fallbacks
@@ -98,43 +103,62 @@ def _headers(outcome: Outcome, **extra: str) -> dict[str, str]:
 
 
 async def _begin(
-    req: GatewayRequest, state: GatewayState, schema: type[BaseModel], outcome: Outcome
+    req: GatewayRequest,
+    state: GatewayState,
+    schema: type[BaseModel],
+    outcome: Outcome,
+    prompt_tokens: Callable[[dict[str, Any]], int],
 ) -> tuple[dict[str, Any], RouteInfo]:
+    """Authenticate, validate, rate-limit, route and reserve budget, in that order."""
     outcome.ctx = await authenticate(req, state)
     body = parse_body(req, schema)
     outcome.model = body["model"]
     outcome.stream = bool(body.get("stream"))
+    outcome.end_user = _end_user(req, body)
+    outcome.estimated_prompt_tokens = prompt_tokens(body)
+    max_out = body.get("max_completion_tokens") or body.get("max_tokens")
+    outcome.max_output_tokens = max_out if isinstance(max_out, int) else None
+    await check_rate_limits(outcome)
     route = await resolve_route(outcome.ctx, state, body["model"])
+    await reserve_budget(outcome, route)
     return body, route
 
 
-def _outcome(req: GatewayRequest) -> Outcome:
-    return Outcome(req.request_id, req.path, req.client_ip, req.started)
+def _end_user(req: GatewayRequest, body: dict[str, Any]) -> str:
+    user = body.get("user") or (body.get("metadata") or {}).get("user_id")
+    return str(user or req.headers.get("x-end-user", ""))[:200]
 
 
-async def _guarded(outcome: Outcome, work: Awaitable[Response]) -> Response:
-    """Run a handler; complete responses and errors finish the outcome here, streams later."""
+def _outcome(req: GatewayRequest, state: GatewayState) -> Outcome:
+    return Outcome(req.request_id, req.path, req.client_ip, req.started, state)
+
+
+async def _guarded(outcome: Outcome, work: Awaitable[Response], dialect: Dialect) -> Response:
+    """Run a handler; errors become responses here; accounting runs after the response."""
     try:
         response = await work
     except GatewayError as exc:
         outcome.fail(exc.status, exc.code)
-        await outcome.finish()
-        raise
-    if response.stream is None:
-        outcome.status = response.status
-        await outcome.finish()
+        exc.headers = {**ratelimit_headers(outcome.rate), **exc.headers}
+        response = exc.to_response(dialect)
+    else:
+        response.headers.update(ratelimit_headers(outcome.rate))
+        if response.stream is None:
+            outcome.status = response.status
+    response.on_complete = outcome.finish
     return response
 
 
 async def chat_completions(req: GatewayRequest, state: GatewayState) -> Response:
     """POST /v1/chat/completions, streaming or not."""
-    outcome = _outcome(req)
-    return await _guarded(outcome, _chat(req, state, outcome))
+    outcome = _outcome(req, state)
+    return await _guarded(outcome, _chat(req, state, outcome), Dialect.OPENAI)
 
 
 async def _chat(req: GatewayRequest, state: GatewayState, outcome: Outcome) -> Response:
-    body, route = await _begin(req, state, ChatCompletionRequest, outcome)
-    outcome.estimated_prompt_tokens = estimate_messages(body["messages"])
+    body, route = await _begin(
+        req, state, ChatCompletionRequest, outcome, lambda b: estimate_messages(b["messages"])
+    )
     forwarded = _forwarded(req)
     if not outcome.stream:
         result = await _call(outcome, route, state, lambda p: p.chat(body, forwarded))
@@ -150,13 +174,14 @@ async def _chat(req: GatewayRequest, state: GatewayState, outcome: Outcome) -> R
 
 async def embeddings(req: GatewayRequest, state: GatewayState) -> Response:
     """POST /v1/embeddings."""
-    outcome = _outcome(req)
-    return await _guarded(outcome, _embeddings(req, state, outcome))
+    outcome = _outcome(req, state)
+    return await _guarded(outcome, _embeddings(req, state, outcome), Dialect.OPENAI)
 
 
 async def _embeddings(req: GatewayRequest, state: GatewayState, outcome: Outcome) -> Response:
-    body, route = await _begin(req, state, EmbeddingRequest, outcome)
-    outcome.estimated_prompt_tokens = estimate_input(body["input"])
+    body, route = await _begin(
+        req, state, EmbeddingRequest, outcome, lambda b: estimate_input(b["input"])
+    )
     forwarded = _forwarded(req)
     result = await _call(outcome, route, state, lambda p: p.embeddings(body, forwarded))
     outcome.usage = openai_usage(result.get("usage"))
@@ -165,13 +190,18 @@ async def _embeddings(req: GatewayRequest, state: GatewayState, outcome: Outcome
 
 async def messages(req: GatewayRequest, state: GatewayState) -> Response:
     """POST /v1/messages in Anthropic's native format, streaming or not."""
-    outcome = _outcome(req)
-    return await _guarded(outcome, _messages(req, state, outcome))
+    outcome = _outcome(req, state)
+    return await _guarded(outcome, _messages(req, state, outcome), Dialect.ANTHROPIC)
 
 
 async def _messages(req: GatewayRequest, state: GatewayState, outcome: Outcome) -> Response:
-    body, route = await _begin(req, state, MessagesRequest, outcome)
-    outcome.estimated_prompt_tokens = estimate_messages(body["messages"], body.get("system"))
+    body, route = await _begin(
+        req,
+        state,
+        MessagesRequest,
+        outcome,
+        lambda b: estimate_messages(b["messages"], b.get("system")),
+    )
     forwarded = _forwarded(req)
     if not outcome.stream:
         result = await _call(outcome, route, state, lambda p: p.messages(body, forwarded))
@@ -194,3 +224,30 @@ async def list_models(req: GatewayRequest, state: GatewayState) -> Response:
         if ctx.may_use(name) and route.deployments
     ]
     return Response.json(200, {"object": "list", "data": data})
+
+
+async def key_info(req: GatewayRequest, state: GatewayState) -> Response:
+    """GET /v1/key/info: the calling key's allowed models, rate limits and budgets."""
+    ctx = await authenticate(req, state)
+    specs = limit_specs(ctx.limit_rules, "")
+    limits = await state.limiter().peek(specs) if specs else None
+    budgets = await sync_to_async(budget_status)(
+        ctx.budget_rules, ctx.org_time_zone, timezone.now()
+    )
+    body = {
+        "key": {
+            "prefix": ctx.key_prefix,
+            "name": ctx.key_name,
+            "team": ctx.team_slug,
+            "organization": ctx.org_slug,
+            "expires_at": ctx.expires_at.isoformat() if ctx.expires_at else None,
+            "allowed_models": sorted(ctx.allowed_models) if ctx.allowed_models else None,
+        },
+        "rate_limits": [
+            {"scope": s.scope, "rpm": s.rpm, "tpm": s.tpm, "max_parallel": s.max_parallel}
+            for s in specs
+        ],
+        "rate_limit_status": ratelimit_headers(limits),
+        "budgets": budgets,
+    }
+    return Response.json(200, body)

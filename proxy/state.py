@@ -2,33 +2,57 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from billing.pricebook import PriceBook
+from billing.ratelimits import FailMode, MemoryRateLimiter, RedisRateLimiter
+from gateway_project.redis import async_client, redis_configured
 from proxy import http
 from proxy.resilience import CircuitBreaker
 from proxy.routing import RouteTable
 from tenants.auth import KeyResolver
+
+RateLimiter = RedisRateLimiter | MemoryRateLimiter
+
+
+def _breaker() -> CircuitBreaker:
+    return CircuitBreaker(settings.GATEWAY_BREAKER_FAILURES, settings.GATEWAY_BREAKER_COOLDOWN_S)
 
 
 @dataclass
 class GatewayState:
     resolver: KeyResolver = field(default_factory=KeyResolver)
     routes: RouteTable = field(default_factory=RouteTable)
-    breaker: CircuitBreaker = field(
-        default_factory=lambda: CircuitBreaker(
-            settings.GATEWAY_BREAKER_FAILURES, settings.GATEWAY_BREAKER_COOLDOWN_S
-        )
-    )
+    prices: PriceBook = field(default_factory=PriceBook)
+    breaker: CircuitBreaker = field(default_factory=_breaker)
+    _limiters: dict[int, RateLimiter] = field(default_factory=dict)
+
+    def limiter(self) -> RateLimiter:
+        """The rate limiter of the running loop (redis.asyncio connections are loop-bound)."""
+        loop_id = id(asyncio.get_running_loop())
+        limiter = self._limiters.get(loop_id)
+        if limiter is None:
+            if redis_configured():
+                limiter = RedisRateLimiter(
+                    async_client(),
+                    on_redis_error=FailMode(settings.GATEWAY_RATELIMIT_ON_REDIS_ERROR),
+                    process_count=settings.GATEWAY_PROCESS_COUNT,
+                    window_s=settings.GATEWAY_RATELIMIT_WINDOW_S,
+                )
+            else:
+                limiter = MemoryRateLimiter(window_s=settings.GATEWAY_RATELIMIT_WINDOW_S)
+            self._limiters[loop_id] = limiter
+        return limiter
 
     def clear_caches(self) -> None:
-        """Drop every cached key and route (tests)."""
+        """Drop every cached key, route and price (tests)."""
         self.resolver.clear()
         self.routes.clear()
-        self.breaker = CircuitBreaker(
-            settings.GATEWAY_BREAKER_FAILURES, settings.GATEWAY_BREAKER_COOLDOWN_S
-        )
+        self.prices.clear()
+        self.breaker = _breaker()
 
     async def aclose(self) -> None:
         """Release network resources at shutdown."""

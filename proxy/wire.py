@@ -37,6 +37,8 @@ class Response:
     content_type: str = "application/json"
     # Streaming responses yield already-framed bytes (SSE events).
     stream: AsyncIterator[bytes] | None = None
+    # Run by the ASGI layer after the body went out (accounting off the latency path).
+    on_complete: Callable[[], Awaitable[None]] | None = None
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:

@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from billing.rules import BudgetRule, LimitRule
 from tenants import keys
 from tenants.epoch import EpochWatcher
 from tenants.throttle import AuthThrottle
@@ -43,6 +44,8 @@ class KeyContext:
     allowed_models: frozenset[str] | None
     expires_at: datetime | None
     revoked_at: datetime | None
+    limit_rules: tuple[LimitRule, ...] = ()
+    budget_rules: tuple[BudgetRule, ...] = ()
 
     def is_active(self, now: datetime) -> bool:
         if self.revoked_at is not None and self.revoked_at <= now:
@@ -71,6 +74,7 @@ def _model_names(manager: object) -> frozenset[str] | None:
 
 def load_key_context(presented: str) -> KeyContext | None:
     """Read a key and its team from the database (sync; called on cache misses only)."""
+    from billing.rules import load_rules
     from tenants.models import ApiKey
 
     key = ApiKey.objects.for_key(presented)
@@ -84,6 +88,7 @@ def load_key_context(presented: str) -> KeyContext | None:
         allowed = team_models
     else:
         allowed = team_models & key_models
+    limits, budgets = load_rules(key.team.org_id, key.team_id, key.pk)
     return KeyContext(
         key_id=key.pk,
         key_prefix=key.prefix,
@@ -97,6 +102,8 @@ def load_key_context(presented: str) -> KeyContext | None:
         allowed_models=allowed,
         expires_at=key.expires_at,
         revoked_at=key.revoked_at,
+        limit_rules=limits,
+        budget_rules=budgets,
     )
 
 

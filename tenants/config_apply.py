@@ -6,8 +6,10 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.config_apply import apply_governance, apply_price
 from proxy.models import Deployment, ModelRoute, ProviderCredential
 from tenants.config_schema import ConfigError, ConfigFile, ModelSpec, read_secret_env
+from tenants.epoch import bump_config_epoch
 from tenants.models import Organization, Team
 
 
@@ -108,8 +110,11 @@ def _apply_models(config: ConfigFile, changes: list[str]) -> None:
         if current != wanted:
             route.deployments.all().delete()
             Deployment.objects.bulk_create(Deployment(route=route, **row) for row in wanted)
+            bump_config_epoch()  # bulk_create bypasses save()
             if current:
                 changes.append(f"update model {spec.name}: deployments")
+        if spec.price is not None:
+            apply_price(spec.name, spec.price, changes)
 
 
 def _apply_organizations(config: ConfigFile, changes: list[str]) -> None:
@@ -122,6 +127,7 @@ def _apply_organizations(config: ConfigFile, changes: list[str]) -> None:
         elif changed := _set_fields(org, values):
             org.save()
             changes.append(f"update organization {spec.slug}: {', '.join(changed)}")
+        apply_governance({"org": org}, spec, f"organization {spec.slug}", changes)
         for j, team_spec in enumerate(spec.teams):
             _apply_team(org, team_spec, f"organizations[{i}].teams[{j}]", changes)
 
@@ -136,6 +142,7 @@ def _apply_team(org: Organization, spec: Any, path: str, changes: list[str]) -> 
     elif changed := _set_fields(team, values):
         team.save()
         changes.append(f"update {label}: {', '.join(changed)}")
+    apply_governance({"team": team}, spec, label, changes)
     if spec.models is None:
         return
     routes = list(ModelRoute.objects.visible_to(org).filter(name__in=spec.models))

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 ModelName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/@-]+$")]
@@ -15,6 +24,61 @@ ProviderKindName = Literal["openai", "azure_openai", "anthropic", "openai_compat
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _money(value: object) -> Decimal:
+    # Floats lose cents (0.1 + 0.2); the file must quote amounts so they stay exact.
+    if not isinstance(value, str):
+        raise ValueError('must be a quoted decimal string such as "0.15"')
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal number") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("must be a non-negative amount")
+    return amount
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+
+
+class PriceSpec(Strict):
+    input_per_million: Money
+    output_per_million: Money
+    cached_input_per_million: Money | None = None
+    cache_write_per_million: Money | None = None
+    per_request: Money = Decimal(0)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+
+
+class LimitsSpec(Strict):
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    max_parallel: int | None = Field(default=None, ge=1)
+
+
+class ModelLimitsSpec(LimitsSpec):
+    model: ModelName
+
+
+class BudgetSpec(Strict):
+    period: Literal["daily", "weekly", "monthly"] = "monthly"
+    limit_usd: Money
+    limit_tokens: int | None = Field(default=None, ge=1)
+    hard: bool = True
+    alert_at: list[Annotated[int, Field(ge=1, le=1000)]] = Field(default_factory=list)
+    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(
+        default_factory=list
+    )
+    alert_webhook: str | None = Field(default=None, pattern=r"^https?://")
+
+
+class Governed(Strict):
+    """Limits and budget shared by organizations and teams."""
+
+    limits: LimitsSpec | None = None
+    model_limits: list[ModelLimitsSpec] = Field(default_factory=list)
+    budget: BudgetSpec | None = None
 
 
 class ProviderSpec(Strict):
@@ -53,16 +117,17 @@ class ModelSpec(Strict):
     name: ModelName
     description: str = ""
     deployments: list[DeploymentSpec] = Field(min_length=1)
+    price: PriceSpec | None = None
 
 
-class TeamSpec(Strict):
+class TeamSpec(Governed):
     slug: Slug
     name: str | None = None
     cost_center: str = ""
     models: list[ModelName] | None = None
 
 
-class OrganizationSpec(Strict):
+class OrganizationSpec(Governed):
     slug: Slug
     name: str | None = None
     time_zone: str = "UTC"
