@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from billing.models import BudgetPeriod, Reservation, UsageRecord
 from billing.periods import period_bounds
+from billing.pricing import QUANTUM
 from billing.rules import BudgetRule
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,13 @@ def period_id(rule: BudgetRule, time_zone: str, now: datetime) -> int:
 
 def _hold(pid: int, rule: BudgetRule, amount: Decimal, tokens: int) -> bool:
     sql = (
-        "UPDATE billing_budgetperiod SET reserved = reserved + %s, "
-        "tokens_reserved = tokens_reserved + %s WHERE id = %s"
+        "UPDATE billing_budgetperiod SET reserved = reserved + CAST(%s AS NUMERIC), "
+        "tokens_reserved = tokens_reserved + %s WHERE id = %s AND budget_id = %s"
     )
-    params: list[Any] = [amount, tokens, pid]
+    params: list[Any] = [amount, tokens, pid, rule.id]
     if rule.hard:
-        sql += " AND spent + reserved + %s <= %s"
+        # CAST: SQLite binds Decimal as TEXT, and TEXT sorts after every number there.
+        sql += " AND spent + reserved + CAST(%s AS NUMERIC) <= CAST(%s AS NUMERIC)"
         params += [amount, rule.limit_usd]
         if rule.limit_tokens is not None:
             sql += " AND tokens_spent + tokens_reserved + %s <= %s"
@@ -75,6 +77,10 @@ def _hold(pid: int, rule: BudgetRule, amount: Decimal, tokens: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return bool(cursor.rowcount == 1)
+
+
+class _StalePeriod(Exception):
+    pass
 
 
 def reserve(
@@ -87,14 +93,34 @@ def reserve(
     now: datetime | None = None,
 ) -> bool:
     """Hold `amount` in every budget or none; raise BudgetExceeded. False if no budgets apply."""
+    try:
+        return _reserve_once(request_id, rules, time_zone, amount, tokens, now)
+    except _StalePeriod:
+        return _reserve_once(request_id, rules, time_zone, amount, tokens, now)
+
+
+def _reserve_once(
+    request_id: str,
+    rules: Sequence[BudgetRule],
+    time_zone: str,
+    amount: Decimal,
+    tokens: int,
+    now: datetime | None,
+) -> bool:
     if not rules:
         return False
     now = now or timezone.now()
-    periods = sorted((period_id(rule, time_zone, now), rule) for rule in rules)
+    periods = sorted(
+        ((period_id(rule, time_zone, now), rule) for rule in rules), key=lambda item: item[0]
+    )
     with transaction.atomic():
         for pid, rule in periods:
             if not _hold(pid, rule, amount, tokens):
-                raise BudgetExceeded(rule)
+                if BudgetPeriod.objects.filter(pk=pid, budget_id=rule.id).exists():
+                    raise BudgetExceeded(rule)
+                # The cached period row is gone (budget deleted and re-created): start over.
+                _period_ids.clear()
+                raise _StalePeriod
         Reservation.objects.create(
             request_id=request_id,
             amount=amount,
@@ -108,13 +134,15 @@ def reserve(
 def _apply(pid: int, *, spent: Decimal, tokens: int, held: Decimal, held_tokens: int) -> Decimal:
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE billing_budgetperiod SET spent = spent + %s, tokens_spent = tokens_spent + %s,"
-            " reserved = reserved - %s, tokens_reserved = tokens_reserved - %s"
+            "UPDATE billing_budgetperiod SET spent = spent + CAST(%s AS NUMERIC),"
+            " tokens_spent = tokens_spent + %s, reserved = reserved - CAST(%s AS NUMERIC),"
+            " tokens_reserved = tokens_reserved - %s"
             " WHERE id = %s RETURNING spent",
             [spent, tokens, held, held_tokens, pid],
         )
         row = cursor.fetchone()
-    return Decimal(str(row[0])) if row else Decimal(0)
+    # Quantize: SQLite (embedded mode) keeps NUMERIC as a float; PostgreSQL is exact anyway.
+    return Decimal(str(row[0])).quantize(QUANTUM) if row else Decimal(0)
 
 
 def settle(

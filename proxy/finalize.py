@@ -12,6 +12,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from billing import budgets
+from billing.pricing import FREE
 from billing.pricing import cost as cost_of
 from proxy.formats import Usage
 from proxy.outcome import Outcome
@@ -55,9 +56,7 @@ async def _settle(outcome: Outcome) -> None:
             await sync_to_async(budgets.release)(outcome.request_id)
         return
     usage = outcome.usage or Usage()
-    dep = outcome.deployment
-    served = dep.upstream_model if dep else ""
-    price = await outcome.state.prices.price(served, outcome.model)
+    price = outcome.price or FREE
     amount = cost_of(usage, price) if outcome.status < 400 or usage.total_tokens else 0
     await sync_to_async(budgets.settle)(
         request_id=outcome.request_id,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from billing.pricing import PriceData
 from billing.ratelimits import LimitSpec, RateDecision
 from proxy.formats import Usage
 from proxy.resilience import Attempt
@@ -41,6 +42,7 @@ class Outcome:
     rate: RateDecision | None = None
     estimated_tokens: int = 0
     reserved: Decimal | None = None
+    price: PriceData | None = None
     finished: bool = False
 
     def fail(self, status: int, code: str | None) -> None:

@@ -91,6 +91,8 @@ async def _call(
     finally:
         outcome.upstream_s = time.perf_counter() - started
     outcome.deployment = dep
+    # The price in force when the provider answered, not when settlement happens to run.
+    outcome.price = await state.prices.price(dep.upstream_model, outcome.model)
     return result
 
 

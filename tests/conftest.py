@@ -102,6 +102,15 @@ def client_for(user: Any) -> APIClient:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _fresh_redis() -> None:
+    """Test databases restart their id sequences, so `key:1` of an earlier run must not linger."""
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _close_db_pool(django_db_setup: None, django_db_blocker: Any) -> Any:
     """Close Django's psycopg pool before the test database is dropped."""
     yield
@@ -112,3 +121,14 @@ def _close_db_pool(django_db_setup: None, django_db_blocker: Any) -> Any:
             close_pool = getattr(conn, "close_pool", None)
             if close_pool is not None and getattr(conn, "pool", None) is not None:
                 close_pool()
+
+
+@pytest.fixture
+def eager_celery() -> Any:
+    """Run Celery tasks in-process (the shared mode otherwise sends them to the broker)."""
+    from gateway_project.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -124,3 +125,51 @@ def test_without_prune_nothing_is_deleted_and_with_prune_it_is(tmp_path):
     assert "delete provider mock" in pruned and "delete team acme/search" in pruned
     assert not Team.objects.filter(slug="search").exists()
     assert not ProviderCredential.objects.filter(name="mock").exists()
+
+
+GOVERNED = {
+    "providers": [{"name": "mock", "kind": "mock"}],
+    "models": [{"name": "m", "deployments": [{"provider": "mock", "model": "m-up"}],
+                "price": {"input_per_million": "0.15", "output_per_million": "0.60"}}],
+    "organizations": [{"slug": "acme", "limits": {"rpm": 100},
+                       "teams": [{"slug": "search", "limits": {"rpm": 10, "tpm": 1000, "max_parallel": 2},
+                                  "model_limits": [{"model": "m", "rpm": 5}],
+                                  "budget": {"period": "weekly", "limit_usd": "12.50", "alert_at": [80, 50]}}]}],
+}  # fmt: skip
+
+
+def test_prices_limits_and_budgets_are_applied_idempotently(tmp_path):
+    from billing.models import Budget, Price, RateLimit
+
+    out = run(tmp_path, GOVERNED)
+    assert "create price version for m" in out and "create budget for team acme/search" in out
+    assert run(tmp_path, GOVERNED).strip() == "no changes"
+    budget = Budget.objects.get(team__slug="search")
+    assert (budget.period, budget.limit_usd, budget.alert_at) == (
+        "weekly",
+        Decimal("12.50"),
+        [50, 80],
+    )
+    assert RateLimit.objects.get(team__slug="search", model="").max_parallel == 2
+    assert RateLimit.objects.get(team__slug="search", model="m").rpm == 5
+    assert RateLimit.objects.get(org__slug="acme").rpm == 100
+    assert Price.objects.get(model="m").input_per_million == Decimal("0.15")
+
+
+def test_a_changed_price_becomes_a_new_version_and_the_old_one_stays(tmp_path):
+    from billing.models import Price
+
+    run(tmp_path, GOVERNED)
+    changed = yaml.safe_load(yaml.safe_dump(GOVERNED))
+    changed["models"][0]["price"]["input_per_million"] = "0.20"
+    assert "create price version for m" in run(tmp_path, changed)
+    versions = list(Price.objects.filter(model="m").order_by("effective_from", "id"))
+    assert [v.input_per_million for v in versions] == [Decimal("0.15"), Decimal("0.20")]
+    assert Price.objects.current("m") == versions[-1]
+
+
+def test_money_must_be_a_quoted_decimal_string(tmp_path):
+    bad = yaml.safe_load(yaml.safe_dump(GOVERNED))
+    bad["organizations"][0]["teams"][0]["budget"]["limit_usd"] = 12.5
+    with pytest.raises(CommandError, match=r"teams\[0\]\.budget\.limit_usd.*quoted decimal"):
+        run(tmp_path, bad)
