@@ -263,3 +263,9 @@ EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "gateway@localhost")
+
+# --- Policies ----------------------------------------------------------------------------------
+# Preset applied to organizations without a policy of their own ("none" disables it).
+GATEWAY_DEFAULT_POLICY = envstr("GATEWAY_DEFAULT_POLICY", "recommended")
+# Prompts longer than this are evaluated in a worker thread so the event loop keeps serving.
+GATEWAY_POLICY_INLINE_CHARS = envint("GATEWAY_POLICY_INLINE_CHARS", 32_000)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from billing.pricing import PriceData
 from billing.ratelimits import LimitSpec, RateDecision
+from policies.types import Decision
 from proxy.formats import Usage
 from proxy.resilience import Attempt
 from proxy.routing import DeploymentInfo
@@ -43,6 +44,9 @@ class Outcome:
     estimated_tokens: int = 0
     reserved: Decimal | None = None
     price: PriceData | None = None
+    decision: Decision | None = None
+    output_decision: Decision | None = None
+    redactions: dict[str, str] = field(default_factory=dict)
     finished: bool = False
 
     def fail(self, status: int, code: str | None) -> None:

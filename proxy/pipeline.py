@@ -17,9 +17,11 @@ from pydantic import BaseModel
 
 from billing.keyinfo import budget_status
 from billing.rules import limit_specs
+from policies.streaming import OutputScanner
 from proxy import http
 from proxy.errors import Dialect, GatewayError, invalid_request, model_not_found
 from proxy.formats import TranslationError, anthropic_usage, openai_usage
+from proxy.guard import enforce_input, scan_chat_response, scan_messages_response
 from proxy.limits import check_rate_limits, ratelimit_headers, reserve_budget
 from proxy.outcome import Outcome
 from proxy.providers import PROVIDERS, ChunkStream, Provider
@@ -96,6 +98,11 @@ async def _call(
     return result
 
 
+def _scanner(outcome: Outcome) -> OutputScanner | None:
+    policy = outcome.ctx.policy if outcome.ctx else None
+    return policy.output_scanner() if policy is not None and policy.output_rules else None
+
+
 def _forwarded(req: GatewayRequest) -> dict[str, str]:
     return {k: req.headers[k] for k in FORWARDED_HEADERS if k in req.headers}
 
@@ -110,8 +117,9 @@ async def _begin(
     schema: type[BaseModel],
     outcome: Outcome,
     prompt_tokens: Callable[[dict[str, Any]], int],
+    kind: str,
 ) -> tuple[dict[str, Any], RouteInfo]:
-    """Authenticate, validate, rate-limit, route and reserve budget, in that order."""
+    """Authenticate, validate, rate-limit, route, apply policy, reserve budget, in that order."""
     outcome.ctx = await authenticate(req, state)
     body = parse_body(req, schema)
     outcome.model = body["model"]
@@ -122,6 +130,7 @@ async def _begin(
     outcome.max_output_tokens = max_out if isinstance(max_out, int) else None
     await check_rate_limits(outcome)
     route = await resolve_route(outcome.ctx, state, body["model"])
+    body = await enforce_input(outcome, body, kind)
     await reserve_budget(outcome, route)
     return body, route
 
@@ -159,18 +168,24 @@ async def chat_completions(req: GatewayRequest, state: GatewayState) -> Response
 
 async def _chat(req: GatewayRequest, state: GatewayState, outcome: Outcome) -> Response:
     body, route = await _begin(
-        req, state, ChatCompletionRequest, outcome, lambda b: estimate_messages(b["messages"])
+        req,
+        state,
+        ChatCompletionRequest,
+        outcome,
+        lambda b: estimate_messages(b["messages"]),
+        "chat",
     )
     forwarded = _forwarded(req)
     if not outcome.stream:
         result = await _call(outcome, route, state, lambda p: p.chat(body, forwarded))
         outcome.usage = openai_usage(result.get("usage"))
+        result = scan_chat_response(outcome, result)
         return Response.json(200, result, _headers(outcome))
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     stream: ChunkStream = await _call(
         outcome, route, state, lambda p: p.open_chat_stream(body, forwarded)
     )
-    relay = relay_chat(stream, outcome, include_usage=include_usage)
+    relay = relay_chat(stream, outcome, include_usage=include_usage, scanner=_scanner(outcome))
     return Response(200, headers=_headers(outcome), content_type=SSE, stream=relay)
 
 
@@ -182,7 +197,7 @@ async def embeddings(req: GatewayRequest, state: GatewayState) -> Response:
 
 async def _embeddings(req: GatewayRequest, state: GatewayState, outcome: Outcome) -> Response:
     body, route = await _begin(
-        req, state, EmbeddingRequest, outcome, lambda b: estimate_input(b["input"])
+        req, state, EmbeddingRequest, outcome, lambda b: estimate_input(b["input"]), "embeddings"
     )
     forwarded = _forwarded(req)
     result = await _call(outcome, route, state, lambda p: p.embeddings(body, forwarded))
@@ -203,16 +218,18 @@ async def _messages(req: GatewayRequest, state: GatewayState, outcome: Outcome) 
         MessagesRequest,
         outcome,
         lambda b: estimate_messages(b["messages"], b.get("system")),
+        "messages",
     )
     forwarded = _forwarded(req)
     if not outcome.stream:
         result = await _call(outcome, route, state, lambda p: p.messages(body, forwarded))
         outcome.usage = anthropic_usage(result.get("usage"))
+        result = scan_messages_response(outcome, result)
         return Response.json(200, result, _headers(outcome))
     stream: ChunkStream = await _call(
         outcome, route, state, lambda p: p.open_messages_stream(body, forwarded)
     )
-    relay = relay_messages(stream, outcome)
+    relay = relay_messages(stream, outcome, scanner=_scanner(outcome))
     return Response(200, headers=_headers(outcome), content_type=SSE, stream=relay)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from policies.streaming import OutputScanner
 from proxy.formats import UpstreamStreamError, Usage, anthropic_usage, openai_usage
 from proxy.outcome import Outcome
 from proxy.providers.base import ChunkStream
@@ -26,8 +27,19 @@ def _openai_error_event(code: str, message: str) -> bytes:
     return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
 
 
+def _content_filtered(chunk: dict[str, Any]) -> bytes:
+    """The last chunk of a stream cut by the output policy."""
+    choice = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "content_filter"}
+    final = {k: chunk.get(k) for k in ("id", "object", "created", "model")}
+    return b"data: " + orjson.dumps({**final, "choices": [choice]}) + b"\n\n"
+
+
 async def relay_chat(
-    upstream: ChunkStream, outcome: Outcome, *, include_usage: bool
+    upstream: ChunkStream,
+    outcome: Outcome,
+    *,
+    include_usage: bool,
+    scanner: OutputScanner | None = None,
 ) -> AsyncIterator[bytes]:
     """OpenAI chunks -> client; drops the forced usage chunk if the client did not ask for it."""
     delivered: list[str] = []
@@ -40,12 +52,23 @@ async def relay_chat(
                     if not chunk.get("choices"):
                         continue
                     chunk = {k: v for k, v in chunk.items() if k != "usage"}
-            for choice in chunk.get("choices") or ():
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    delivered.append(text)
+            text = "".join(
+                (c.get("delta") or {}).get("content") or "" for c in chunk.get("choices") or ()
+            )
+            if text:
+                delivered.append(text)
+                if scanner is not None and scanner.feed(text).blocked:
+                    outcome.output_decision = scanner.decision()
+                    outcome.fail(200, "policy_violation")
+                    yield _content_filtered(chunk)
+                    yield _openai_error_event(
+                        "policy_violation", "The answer was stopped by the organization's policy."
+                    )
+                    return
             yield b"data: " + orjson.dumps(chunk) + b"\n\n"
         outcome.status = 200
+        if scanner is not None:
+            outcome.output_decision = scanner.decision()
         yield _DONE
     except UpstreamStreamError:
         outcome.fail(502, "upstream_stream_error")
@@ -59,7 +82,9 @@ async def relay_chat(
         await outcome.finish()
 
 
-async def relay_messages(upstream: ChunkStream, outcome: Outcome) -> AsyncIterator[bytes]:
+async def relay_messages(
+    upstream: ChunkStream, outcome: Outcome, *, scanner: OutputScanner | None = None
+) -> AsyncIterator[bytes]:
     """Anthropic events -> client, unchanged; usage read from message_start/message_delta."""
     usage: dict[str, Any] = {}
     delivered: list[str] = []
@@ -70,23 +95,32 @@ async def relay_messages(upstream: ChunkStream, outcome: Outcome) -> AsyncIterat
             elif name == "message_delta":
                 usage.update(data.get("usage") or {})
             elif name == "content_block_delta":
-                delivered.append(str((data.get("delta") or {}).get("text", "")))
+                text = str((data.get("delta") or {}).get("text", ""))
+                delivered.append(text)
+                if text and scanner is not None and scanner.feed(text).blocked:
+                    outcome.output_decision = scanner.decision()
+                    outcome.fail(200, "policy_violation")
+                    yield _anthropic_error("policy_violation", "The answer was stopped by policy.")
+                    return
             yield encode_event(orjson.dumps(data), name)
         outcome.status = 200
     except UpstreamStreamError:
         outcome.fail(502, "upstream_stream_error")
-        error = {
-            "type": "api_error",
-            "message": "The upstream stream ended unexpectedly; the answer is incomplete.",
-            "code": "upstream_stream_error",
-        }
-        yield encode_event(orjson.dumps({"type": "error", "error": error}), "error")
+        yield _anthropic_error(
+            "upstream_stream_error",
+            "The upstream stream ended unexpectedly; the answer is incomplete.",
+        )
     finally:
         await _close(upstream, outcome)
         if usage:
             outcome.usage = anthropic_usage(usage)
         _settle_usage(outcome, "".join(delivered))
         await outcome.finish()
+
+
+def _anthropic_error(code: str, message: str) -> bytes:
+    error = {"type": "api_error", "message": message, "code": code}
+    return encode_event(orjson.dumps({"type": "error", "error": error}), "error")
 
 
 async def _close(upstream: ChunkStream, outcome: Outcome) -> None:

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.rules import BudgetRule, LimitRule
+from policies.engine import CompiledPolicy
 from tenants import keys
 from tenants.epoch import EpochWatcher
 from tenants.throttle import AuthThrottle
@@ -46,6 +47,8 @@ class KeyContext:
     revoked_at: datetime | None
     limit_rules: tuple[LimitRule, ...] = ()
     budget_rules: tuple[BudgetRule, ...] = ()
+    policy: CompiledPolicy | None = None
+    capture_prompts: bool = False
 
     def is_active(self, now: datetime) -> bool:
         if self.revoked_at is not None and self.revoked_at <= now:
@@ -104,7 +107,24 @@ def load_key_context(presented: str) -> KeyContext | None:
         revoked_at=key.revoked_at,
         limit_rules=limits,
         budget_rules=budgets,
+        policy=_effective_policy(key.team),
+        capture_prompts=key.team.capture_prompts,
     )
+
+
+def _effective_policy(team: object) -> CompiledPolicy | None:
+    """The team's policy, else its organization's, else the platform default preset."""
+    from policies.models import Policy
+
+    policy_id = team.policy_id or team.org.policy_id  # type: ignore[attr-defined]
+    if policy_id is not None:
+        policy = Policy.objects.select_related("current").filter(pk=policy_id).first()
+    else:
+        name = settings.GATEWAY_DEFAULT_POLICY
+        policy = Policy.objects.select_related("current").filter(org=None, name=name).first()
+    if policy is None or policy.current is None:
+        return None
+    return policy.current.compiled()
 
 
 def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:

@@ -54,6 +54,10 @@ class Organization(ConfigModel):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="UTC")
+    # The organization's default policy; None means the platform default preset.
+    policy = models.ForeignKey(
+        "policies.Policy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects: ClassVar[ConfigQuerySet] = ConfigQuerySet.as_manager()  # type: ignore[assignment]
@@ -67,6 +71,12 @@ class Team(ConfigModel):
     slug = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)
     cost_center = models.CharField(max_length=64, blank=True)
+    # A team may use another policy than its organization's default.
+    policy = models.ForeignKey(
+        "policies.Policy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Prompt and response text are stored (redacted, encrypted) only when this is on.
+    capture_prompts = models.BooleanField(default=False)
     # Empty means every model route visible to the organization.
     allowed_models = models.ManyToManyField("proxy.ModelRoute", blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
