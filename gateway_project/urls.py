@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from billing import views as billing_views
+from policies import views as policy_views
 from proxy import views as proxy_views
 from tenants import views as tenant_views
 
@@ -22,6 +23,7 @@ router.register("routes", proxy_views.ModelRouteViewSet, basename="route")
 router.register("prices", billing_views.PriceViewSet, basename="price")
 router.register("limits", billing_views.RateLimitViewSet, basename="ratelimit")
 router.register("budgets", billing_views.BudgetViewSet, basename="budget")
+router.register("policies", policy_views.PolicyViewSet, basename="policy")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),

@@ -12,6 +12,22 @@ from policies.engine import CompiledPolicy, compile_policy
 from tenants.models import ConfigModel, ConfigQuerySet, Organization
 
 
+class PolicyQuerySet(ConfigQuerySet):
+    def sync_presets(self) -> list[str]:
+        """Publish the shipped presets as platform policies; returns the names that changed."""
+        from policies.presets import PRESETS
+
+        changed = []
+        for name, document in PRESETS.items():
+            policy, _ = self.get_or_create(
+                org=None, name=name, defaults={"description": document.get("description", "")}
+            )
+            before = policy.current_id
+            if policy.publish(document, note="preset").pk != before:
+                changed.append(name)
+        return changed
+
+
 class Policy(ConfigModel):
     """Platform presets have no organization; organizations own their own policies."""
 
@@ -25,7 +41,7 @@ class Policy(ConfigModel):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[ConfigQuerySet] = ConfigQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[PolicyQuerySet] = PolicyQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name_plural = "policies"

@@ -60,6 +60,13 @@ class CircuitBreaker:
         circuit.probing = True  # half-open: this request is the probe
         return True
 
+    def release(self, deployment_id: int) -> None:
+        """End a half-open probe that proved nothing (cancelled, or refused for reasons of its
+        own such as a 400): the circuit stays as it was and the next request probes again."""
+        circuit = self._circuits.get(deployment_id)
+        if circuit is not None:
+            circuit.probing = False
+
     def record_success(self, deployment_id: int) -> None:
         self._circuits.pop(deployment_id, None)
 
@@ -91,7 +98,7 @@ def order_deployments(
 
 
 def _backoff(tries: int) -> float:
-    return min(_MAX_BACKOFF_S, _BASE_BACKOFF_S * 2**tries) * random.uniform(0.5, 1.0)
+    return min(_MAX_BACKOFF_S, _BASE_BACKOFF_S * 2.0**tries) * random.uniform(0.5, 1.0)
 
 
 async def call_with_fallbacks(
@@ -107,6 +114,10 @@ async def call_with_fallbacks(
     last: ProviderError | None = None
     ordered = order_deployments(deployments)
     for position, dep in enumerate(ordered):
+        # Checked before allow(): a half-open circuit must not be claimed for a probe that
+        # will never run.
+        if len(attempts) >= max_attempts:
+            break
         if not breaker.allow(dep.id):
             continue
         more_left = position < len(ordered) - 1
@@ -119,6 +130,8 @@ async def call_with_fallbacks(
                 _record(attempts, dep, exc.kind, exc.status, started)
                 if exc.retryable:
                     breaker.record_failure(dep.id)
+                else:
+                    breaker.release(dep.id)
                 last = exc
                 if not exc.fallback:
                     raise final_error(exc, attempts) from None
@@ -132,6 +145,11 @@ async def call_with_fallbacks(
                 await asyncio.sleep(delay)
                 budget -= delay
                 continue
+            except BaseException:
+                # Cancelled (the client left) or failed before reaching the upstream (e.g. a
+                # request that cannot be translated): never leave a probe claimed forever.
+                breaker.release(dep.id)
+                raise
             breaker.record_success(dep.id)
             _record(attempts, dep, "ok", 200, started)
             return result, dep

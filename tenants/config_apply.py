@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from billing.config_apply import apply_governance, apply_price
+from policies.config_apply import apply_policy
 from proxy.models import Deployment, ModelRoute, ProviderCredential
 from tenants.config_schema import ConfigError, ConfigFile, ModelSpec, read_secret_env
 from tenants.epoch import bump_config_epoch
@@ -128,6 +129,9 @@ def _apply_organizations(config: ConfigFile, changes: list[str]) -> None:
             org.save()
             changes.append(f"update organization {spec.slug}: {', '.join(changed)}")
         apply_governance({"org": org}, spec, f"organization {spec.slug}", changes)
+        if spec.policy is not None:
+            label = f"organization {spec.slug}"
+            apply_policy(org, org, spec.policy, f"organizations[{i}].policy", label, changes)
         for j, team_spec in enumerate(spec.teams):
             _apply_team(org, team_spec, f"organizations[{i}].teams[{j}]", changes)
 
@@ -143,6 +147,8 @@ def _apply_team(org: Organization, spec: Any, path: str, changes: list[str]) -> 
         team.save()
         changes.append(f"update {label}: {', '.join(changed)}")
     apply_governance({"team": team}, spec, label, changes)
+    if spec.policy is not None:
+        apply_policy(team, org, spec.policy, f"{path}.policy", label, changes)
     if spec.models is None:
         return
     routes = list(ModelRoute.objects.visible_to(org).filter(name__in=spec.models))

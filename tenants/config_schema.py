@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 ModelName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/@-]+$")]
@@ -73,9 +74,38 @@ class BudgetSpec(Strict):
     alert_webhook: str | None = Field(default=None, pattern=r"^https?://")
 
 
-class Governed(Strict):
-    """Limits and budget shared by organizations and teams."""
+class PolicySpec(Strict):
+    """An inline policy document; it is compiled here so errors carry their path."""
 
+    name: str = Field(min_length=1, max_length=100)
+    description: str = ""
+    rules: list[dict[str, object]] = Field(min_length=1)
+    canary: str | None = None
+
+    @model_validator(mode="after")
+    def _compiles(self) -> PolicySpec:
+        from policies.config import PolicyConfigError
+        from policies.engine import compile_policy
+
+        try:
+            compile_policy(self.document())
+        except PolicyConfigError as exc:
+            raise ValueError(f"{exc.path}: {exc.message}") from None
+        return self
+
+    def document(self) -> dict[str, object]:
+        doc: dict[str, object] = {"name": self.name, "rules": list(self.rules)}
+        if self.description:
+            doc["description"] = self.description
+        if self.canary:
+            doc["canary"] = self.canary
+        return doc
+
+
+class Governed(Strict):
+    """Limits, budget and policy shared by organizations and teams."""
+
+    policy: str | PolicySpec | None = None
     limits: LimitsSpec | None = None
     model_limits: list[ModelLimitsSpec] = Field(default_factory=list)
     budget: BudgetSpec | None = None
@@ -158,11 +188,26 @@ class ConfigError(Exception):
         self.message = message
 
 
+def _is_branch(part: int | str) -> bool:
+    # Union members appear in error locations by type name ("str", "PolicySpec", "list[...]").
+    return isinstance(part, str) and (
+        part in {"str", "int", "float"} or part[:1].isupper() or "[" in part
+    )
+
+
 def _path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
+        if _is_branch(part):
+            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def _most_specific(errors: list[ErrorDetails]) -> ErrorDetails:
+    """Prefer errors from the union member the input looks like (a dict is not a `str`)."""
+    typed = [e for e in errors if not (e["loc"] and e["loc"][-1] in {"str", "int", "float"})]
+    return max(typed or errors, key=lambda e: len(e["loc"]))
 
 
 def parse_config(data: object) -> ConfigFile:
@@ -172,7 +217,7 @@ def parse_config(data: object) -> ConfigFile:
     try:
         config = ConfigFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = _most_specific(exc.errors())
         raise ConfigError(_path(tuple(first["loc"])), first["msg"]) from None
     _check_unique(config)
     return config

@@ -58,6 +58,9 @@ def _user(django_user_model: Any, name: str, org: Organization, role: Role) -> A
 
 @pytest.fixture
 def world(db: None, django_user_model: Any) -> World:
+    from policies.models import Policy
+
+    Policy.objects.sync_presets()  # transactional tests truncate the migration-seeded presets
     acme = Organization.objects.create(slug="acme", name="Acme")
     globex = Organization.objects.create(slug="globex", name="Globex")
     search = Team.objects.create(org=acme, slug="search", name="Search")

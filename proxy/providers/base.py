@@ -214,7 +214,9 @@ class Provider:
         decoder = SSEDecoder()
         idle = self.deployment.stream_idle_timeout_s
         deadline = time.monotonic() + self.deployment.total_timeout_s
-        chunks = response.aiter_raw()
+        # Decoded bytes: the client advertises gzip/deflate, and an upstream (or a proxy in
+        # front of it) may well compress its event stream.
+        chunks = response.aiter_bytes()
         while True:
             try:
                 remaining = min(idle, deadline - time.monotonic())

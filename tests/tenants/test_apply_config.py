@@ -173,3 +173,34 @@ def test_money_must_be_a_quoted_decimal_string(tmp_path):
     bad["organizations"][0]["teams"][0]["budget"]["limit_usd"] = 12.5
     with pytest.raises(CommandError, match=r"teams\[0\]\.budget\.limit_usd.*quoted decimal"):
         run(tmp_path, bad)
+
+
+def test_policy_by_preset_name_and_inline_document(tmp_path):
+    from policies.models import Policy
+
+    data = {
+        "organizations": [
+            {"slug": "acme", "policy": "strict",
+             "teams": [{"slug": "search", "policy": {"name": "search-policy", "rules": [
+                 {"id": "no-secrets", "detector": "secrets", "action": "block"}]}}]},
+        ]
+    }  # fmt: skip
+    out = run(tmp_path, data)
+    assert "set policy of organization acme to strict" in out
+    assert "publish policy acme/search-policy v1" in out
+    assert run(tmp_path, data).strip() == "no changes"
+    data["organizations"][0]["teams"][0]["policy"]["rules"][0]["action"] = "flag"
+    assert "publish policy acme/search-policy v2" in run(tmp_path, data)
+    policy = Policy.objects.get(name="search-policy")
+    assert policy.versions.count() == 2 and policy.current.number == 2
+    assert Team.objects.get(slug="search").policy == policy
+
+
+def test_bad_policy_documents_fail_with_their_path(tmp_path):
+    data = {"organizations": [{"slug": "acme", "policy": {"name": "p", "rules": [
+        {"id": "x", "detector": "secrets", "action": "explode"}]}}]}  # fmt: skip
+    with pytest.raises(CommandError, match=r"organizations\[0\]\.policy.*rules\[0\]\.action"):
+        run(tmp_path, data)
+    with pytest.raises(CommandError, match=r"organizations\[0\]\.policy: unknown policy"):
+        run(tmp_path, {"organizations": [{"slug": "acme", "policy": "nonexistent"}]})
+    assert not Organization.objects.exists()

@@ -44,6 +44,13 @@ def _globex_object(world, basename):
         from billing.models import Budget
 
         return Budget.objects.create(key=world.globex_key, limit_usd="10.00")
+    if basename == "policy":
+        from policies.models import Policy
+        from policies.presets import preset
+
+        policy = Policy.objects.create(org=world.globex, name="globex-policy")
+        policy.publish(preset("strict"))
+        return policy
     raise AssertionError(f"no fixture for {basename}: add one when registering an endpoint")
 
 

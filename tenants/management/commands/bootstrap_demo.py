@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from policies.models import Policy
 from proxy.models import Deployment, ModelRoute, ProviderCredential, ProviderKind
 from tenants.models import ApiKey, Membership, Organization, Role, Team
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
+            Policy.objects.sync_presets()
             org, _ = Organization.objects.get_or_create(slug=ORG, defaults={"name": "Demo"})
             team, _ = Team.objects.get_or_create(org=org, slug=TEAM, defaults={"name": "Default"})
             self._mock_route()
