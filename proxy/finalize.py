@@ -1,16 +1,20 @@
-"""After the response: give back rate-limit leases, settle the budget, write the usage row.
+"""After the response: give back rate-limit leases, then settle money and append the audit record.
 
 This runs after the client has its answer (the ASGI layer calls it once the body is sent, and
-stream relays call it from their `finally`), so accounting adds no latency to responses.
+stream relays call it from their `finally`), so accounting adds no latency to responses. The
+settlement, the usage row and the audit record are one transaction: one database hop.
 """
 
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import transaction
 
+from audit import records
 from billing import budgets
 from billing.pricing import FREE
 from billing.pricing import cost as cost_of
@@ -21,16 +25,18 @@ log = logging.getLogger(__name__)
 
 
 async def finalize(outcome: Outcome) -> None:
-    """Release limits and settle money for one finished request; never raises."""
+    """Release limits and persist one finished request; never raises."""
     try:
         await _release_limits(outcome)
     except Exception:
         log.exception("rate-limit release failed", extra={"request_id": outcome.request_id})
+    if outcome.ctx is None:
+        return  # unauthenticated: counted in metrics, not written per attempt (no DB amplification)
     try:
-        await _settle(outcome)
+        await sync_to_async(_persist)(outcome, *_amounts(outcome))
     except Exception:
         # The reservation expires and the sweeper releases it; the error is visible in logs.
-        log.exception("settlement failed", extra={"request_id": outcome.request_id})
+        log.exception("persisting the request failed", extra={"request_id": outcome.request_id})
 
 
 async def _release_limits(outcome: Outcome) -> None:
@@ -47,31 +53,36 @@ async def _release_limits(outcome: Outcome) -> None:
         )
 
 
-async def _settle(outcome: Outcome) -> None:
-    ctx = outcome.ctx
-    if ctx is None:
-        return
-    if not outcome.reached_provider:
-        if outcome.reserved is not None:
-            await sync_to_async(budgets.release)(outcome.request_id)
-        return
+def _amounts(outcome: Outcome) -> tuple[Usage, Decimal]:
     usage = outcome.usage or Usage()
-    price = outcome.price or FREE
-    amount = cost_of(usage, price) if outcome.status < 400 or usage.total_tokens else 0
-    await sync_to_async(budgets.settle)(
-        request_id=outcome.request_id,
-        cost=amount,
-        tokens=usage.total_tokens,
-        rules=ctx.budget_rules,
-        usage=_usage_row(outcome, usage, amount, price.id),
-    )
+    if not outcome.reached_provider:
+        return usage, Decimal(0)
+    return usage, cost_of(usage, outcome.price or FREE)
 
 
-def _usage_row(outcome: Outcome, usage: Usage, amount: Any, price_id: int | None) -> dict[str, Any]:
+def _persist(outcome: Outcome, usage: Usage, amount: Decimal) -> None:
+    ctx = outcome.ctx
+    assert ctx is not None
+    with transaction.atomic():
+        if outcome.reached_provider:
+            budgets.settle(
+                request_id=outcome.request_id,
+                cost=amount,
+                tokens=usage.total_tokens,
+                rules=ctx.budget_rules,
+                usage=_usage_row(outcome, usage, amount),
+            )
+        elif outcome.reserved is not None:
+            budgets.release(outcome.request_id)
+        records.record(_audit_row(outcome, usage, amount))
+
+
+def _usage_row(outcome: Outcome, usage: Usage, amount: Decimal) -> dict[str, Any]:
     ctx = outcome.ctx
     assert ctx is not None
     dep = outcome.deployment
     return {
+        "created_at": outcome.received_at,
         "org_id": ctx.org_id,
         "team_id": ctx.team_id,
         "key_id": ctx.key_id,
@@ -89,8 +100,63 @@ def _usage_row(outcome: Outcome, usage: Usage, amount: Any, price_id: int | None
         "reasoning_tokens": usage.reasoning_tokens,
         "usage_estimated": outcome.usage_estimated,
         "cost_usd": amount,
-        "price_id": price_id,
+        "price_id": outcome.price.id if outcome.price else None,
         "status": outcome.status or 200,
         "stream": outcome.stream,
         "latency_ms": round(outcome.latency_ms, 2),
     }
+
+
+def _audit_row(outcome: Outcome, usage: Usage, amount: Decimal) -> dict[str, Any]:
+    ctx = outcome.ctx
+    assert ctx is not None
+    dep, decision = outcome.deployment, outcome.decision
+    rules = {f.rule_id for d in (decision, outcome.output_decision) if d for f in d.findings}
+    return {
+        "created_at": outcome.received_at,
+        "request_id": outcome.request_id,
+        "org_id": ctx.org_id,
+        "org_slug": ctx.org_slug,
+        "team_id": ctx.team_id,
+        "team_slug": ctx.team_slug,
+        "key_id": ctx.key_id,
+        "key_prefix": ctx.key_prefix,
+        "end_user": outcome.end_user or ctx.end_user,
+        "client_ip": outcome.client_ip or None,
+        "endpoint": outcome.route,
+        "model_requested": outcome.model,
+        "model_served": dep.upstream_model if dep else "",
+        "provider": dep.provider_name if dep else "",
+        "deployment_id": dep.id if dep else None,
+        "policy_version": decision.version if decision else "",
+        "decision": decision.action if decision else "",
+        "output_decision": outcome.output_decision.action if outcome.output_decision else "",
+        "rule_ids": sorted(rules),
+        "risk_score": max(
+            (d.risk_score for d in (decision, outcome.output_decision) if d), default=0
+        ),
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cost_usd": amount,
+        "status": outcome.status or 200,
+        "error_code": outcome.error_code or "",
+        "stream": outcome.stream,
+        "latency_ms": round(outcome.latency_ms, 2),
+        "attempts": [
+            {
+                "deployment": a.deployment_id,
+                "provider": a.provider,
+                "outcome": a.outcome,
+                "status": a.status,
+                "ms": a.duration_ms,
+            }
+            for a in outcome.attempts
+        ],  # fmt: skip
+        "prompt_hmac": outcome.prompt_hmac,
+        "captured": _capture(outcome) if ctx.capture_prompts else "",
+    }
+
+
+def _capture(outcome: Outcome) -> str:
+    """The forwarded (already redacted) prompt and the answer, encrypted."""
+    return records.seal_capture(outcome.forwarded_prompt, outcome.response_text)

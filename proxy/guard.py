@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from audit.records import prompt_hmac
 from policies import extract
 from policies.engine import CompiledPolicy
 from policies.types import Decision, PolicyInput
@@ -54,10 +55,11 @@ async def _evaluate(policy: CompiledPolicy, inp: PolicyInput) -> Decision:
 
 async def enforce_input(outcome: Outcome, body: dict[str, Any], kind: str) -> dict[str, Any]:
     """Apply the caller's policy to a request body; returns the body to forward."""
+    inp = EXTRACTORS[kind](body)
+    outcome.prompt_hmac = prompt_hmac([s.text for s in inp.segments])
     policy = outcome.ctx.policy if outcome.ctx else None
     if policy is None:
-        return body
-    inp = EXTRACTORS[kind](body)
+        return _captured(outcome, body, kind)
     decision = await _evaluate(policy, inp)
     outcome.decision = decision
     if decision.action == "block":
@@ -68,6 +70,13 @@ async def enforce_input(outcome: Outcome, body: dict[str, Any], kind: str) -> di
         outcome.redactions = mapping
     if decision.clamp_max_tokens is not None:
         body = _clamp(body, decision.clamp_max_tokens)
+    return _captured(outcome, body, kind)
+
+
+def _captured(outcome: Outcome, body: dict[str, Any], kind: str) -> dict[str, Any]:
+    if outcome.ctx is not None and outcome.ctx.capture_prompts:
+        field = "input" if kind == "embeddings" else "messages"
+        outcome.forwarded_prompt = {"system": body.get("system"), field: body.get(field)}
     return body
 
 
@@ -91,6 +100,8 @@ def scan_chat_response(outcome: Outcome, response: dict[str, Any]) -> dict[str, 
     ]
     decision = policy.scan_output("\n".join(texts))
     outcome.output_decision = decision
+    if outcome.ctx is not None and outcome.ctx.capture_prompts and decision.action != "block":
+        outcome.response_text = "\n".join(texts)
     if decision.action != "block":
         return response
     choices = [

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
 
 from billing.pricing import PriceData
 from billing.ratelimits import LimitSpec, RateDecision
@@ -26,6 +29,7 @@ class Outcome:
     client_ip: str
     started: float
     state: GatewayState
+    received_at: datetime = field(default_factory=timezone.now)
     ctx: KeyContext | None = None
     model: str = ""
     end_user: str = ""
@@ -47,6 +51,10 @@ class Outcome:
     decision: Decision | None = None
     output_decision: Decision | None = None
     redactions: dict[str, str] = field(default_factory=dict)
+    prompt_hmac: str = ""
+    # Only kept when the team captures prompts: what was forwarded, and the answer text.
+    forwarded_prompt: Any = None
+    response_text: str | None = None
     finished: bool = False
 
     def fail(self, status: int, code: str | None) -> None:

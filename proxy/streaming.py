@@ -131,6 +131,8 @@ async def _close(upstream: ChunkStream, outcome: Outcome) -> None:
 
 def _settle_usage(outcome: Outcome, delivered: str) -> None:
     """Without upstream usage (cut or cancelled stream), charge the prompt plus what was sent."""
+    if outcome.ctx is not None and outcome.ctx.capture_prompts:
+        outcome.response_text = delivered
     if outcome.usage is not None and outcome.usage.completion_tokens:
         return
     prompt = outcome.usage.prompt_tokens if outcome.usage else outcome.estimated_prompt_tokens

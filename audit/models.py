@@ -1,0 +1,95 @@
+"""Append-only request audit records, and the rollups dashboards and reports read.
+
+Records hold copies (ids, slugs, prefixes), not foreign keys: deleting an organization or key
+must never delete or rewrite its audit trail. The database refuses UPDATE and DELETE on
+audit_auditrecord (see the migration's trigger) except through the retention purge.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+MONEY = {"max_digits": 20, "decimal_places": 10}
+
+
+class AuditRecord(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    request_id = models.CharField(max_length=64, unique=True)
+    org_id = models.BigIntegerField(null=True, db_index=True)
+    org_slug = models.CharField(max_length=64, blank=True)
+    team_id = models.BigIntegerField(null=True)
+    team_slug = models.CharField(max_length=64, blank=True)
+    key_id = models.BigIntegerField(null=True)
+    key_prefix = models.CharField(max_length=32, blank=True)
+    end_user = models.CharField(max_length=200, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    endpoint = models.CharField(max_length=64)
+    model_requested = models.CharField(max_length=200, blank=True)
+    model_served = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=64, blank=True)
+    deployment_id = models.BigIntegerField(null=True)
+    policy_version = models.CharField(max_length=64, blank=True)
+    decision = models.CharField(max_length=16, blank=True)  # allow | flag | redact | block
+    output_decision = models.CharField(max_length=16, blank=True)
+    rule_ids = models.JSONField(default=list)
+    risk_score = models.PositiveSmallIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(**MONEY, default=Decimal(0))
+    status = models.PositiveSmallIntegerField()
+    error_code = models.CharField(max_length=64, blank=True)
+    stream = models.BooleanField(default=False)
+    latency_ms = models.FloatField(default=0)
+    attempts = models.JSONField(default=list)
+    # HMAC-SHA256(GATEWAY_AUDIT_KEY, normalised prompt): proves what was sent without storing it.
+    prompt_hmac = models.CharField(max_length=64, blank=True)
+    # Only when the team enabled capture: the redacted prompt/response, Fernet-encrypted.
+    captured = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org_id", "created_at"], name="audit_org_time"),
+            models.Index(fields=["org_id", "team_id", "created_at"], name="audit_team_time"),
+        ]
+
+
+class Rollup(models.Model):
+    """Aggregates of audit records per period and scope; recomputed idempotently by Celery.
+
+    `granularity` hour periods start on UTC hours; day and month periods start at local
+    midnight in the organization's time zone (so half-hour offsets are exact).
+    """
+
+    class Granularity(models.TextChoices):
+        HOUR = "hour"
+        DAY = "day"
+        MONTH = "month"
+
+    granularity = models.CharField(max_length=5, choices=Granularity.choices)
+    period_start = models.DateTimeField()
+    org_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(default=0)
+    key_id = models.BigIntegerField(default=0)
+    model = models.CharField(max_length=200, blank=True)
+    requests = models.BigIntegerField(default=0)
+    blocked = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    upstream_errors = models.BigIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(**MONEY, default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["granularity", "period_start", "org_id", "team_id", "key_id", "model"],
+                name="rollup_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["org_id", "granularity", "period_start"], name="rollup_org")
+        ]
