@@ -1,4 +1,4 @@
-"""Append-only request audit records, and the rollups dashboards and reports read.
+"""Append-only request audit records.
 
 Records hold copies (ids, slugs, prefixes), not foreign keys: deleting an organization or key
 must never delete or rewrite its audit trail. The database refuses UPDATE and DELETE on
@@ -54,42 +54,4 @@ class AuditRecord(models.Model):
         indexes = [
             models.Index(fields=["org_id", "created_at"], name="audit_org_time"),
             models.Index(fields=["org_id", "team_id", "created_at"], name="audit_team_time"),
-        ]
-
-
-class Rollup(models.Model):
-    """Aggregates of audit records per period and scope; recomputed idempotently by Celery.
-
-    `granularity` hour periods start on UTC hours; day and month periods start at local
-    midnight in the organization's time zone (so half-hour offsets are exact).
-    """
-
-    class Granularity(models.TextChoices):
-        HOUR = "hour"
-        DAY = "day"
-        MONTH = "month"
-
-    granularity = models.CharField(max_length=5, choices=Granularity.choices)
-    period_start = models.DateTimeField()
-    org_id = models.BigIntegerField()
-    team_id = models.BigIntegerField(default=0)
-    key_id = models.BigIntegerField(default=0)
-    model = models.CharField(max_length=200, blank=True)
-    requests = models.BigIntegerField(default=0)
-    blocked = models.BigIntegerField(default=0)
-    errors = models.BigIntegerField(default=0)
-    upstream_errors = models.BigIntegerField(default=0)
-    prompt_tokens = models.BigIntegerField(default=0)
-    completion_tokens = models.BigIntegerField(default=0)
-    cost_usd = models.DecimalField(**MONEY, default=Decimal(0))
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["granularity", "period_start", "org_id", "team_id", "key_id", "model"],
-                name="rollup_unique",
-            )
-        ]
-        indexes = [
-            models.Index(fields=["org_id", "granularity", "period_start"], name="rollup_org")
         ]

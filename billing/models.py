@@ -216,3 +216,43 @@ class UsageRecord(models.Model):
             models.Index(fields=["org", "created_at"], name="usage_org_time"),
             models.Index(fields=["team", "created_at"], name="usage_team_time"),
         ]
+
+
+class Rollup(models.Model):
+    """Aggregates of audit records per period and scope; recomputed idempotently by Celery.
+
+    Dashboards and finance reports read these, never the raw rows.
+
+    `granularity` hour periods start on UTC hours; day and month periods start at local
+    midnight in the organization's time zone (so half-hour offsets are exact).
+    """
+
+    class Granularity(models.TextChoices):
+        HOUR = "hour"
+        DAY = "day"
+        MONTH = "month"
+
+    granularity = models.CharField(max_length=5, choices=Granularity.choices)
+    period_start = models.DateTimeField()
+    org_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(default=0)
+    key_id = models.BigIntegerField(default=0)
+    model = models.CharField(max_length=200, blank=True)
+    requests = models.BigIntegerField(default=0)
+    blocked = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    upstream_errors = models.BigIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(**MONEY, default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["granularity", "period_start", "org_id", "team_id", "key_id", "model"],
+                name="rollup_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["org_id", "granularity", "period_start"], name="rollup_org")
+        ]
