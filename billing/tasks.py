@@ -17,3 +17,15 @@ def sweep_reservations_task() -> int:
     from billing.budgets import sweep_expired
 
     return sweep_expired()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)  # type: ignore[misc]
+def refresh_rollups_task(start_iso: str | None = None, end_iso: str | None = None) -> int:
+    """Recompute rollups for a window (default: the last two hours); idempotent."""
+    from datetime import datetime
+
+    from billing.rollups import refresh_recent, refresh_rollups
+
+    if start_iso and end_iso:
+        return refresh_rollups(datetime.fromisoformat(start_iso), datetime.fromisoformat(end_iso))
+    return refresh_recent()

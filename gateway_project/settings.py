@@ -148,6 +148,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "billing.tasks.sweep_reservations_task",
         "schedule": 60.0,
     },
+    "refresh-rollups": {"task": "billing.tasks.refresh_rollups_task", "schedule": 60.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
