@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from audit import views as audit_views
 from billing import views as billing_views
 from policies import views as policy_views
 from proxy import views as proxy_views
@@ -24,6 +25,8 @@ router.register("prices", billing_views.PriceViewSet, basename="price")
 router.register("limits", billing_views.RateLimitViewSet, basename="ratelimit")
 router.register("budgets", billing_views.BudgetViewSet, basename="budget")
 router.register("policies", policy_views.PolicyViewSet, basename="policy")
+router.register("audit", audit_views.AuditRecordViewSet, basename="auditrecord")
+router.register("usage", audit_views.UsageRecordViewSet, basename="usagerecord")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),

@@ -44,6 +44,10 @@ def _globex_object(world, basename):
         from billing.models import Budget
 
         return Budget.objects.create(key=world.globex_key, limit_usd="10.00")
+    if basename in ("auditrecord", "usagerecord"):
+        from tests.audit_helpers import globex_records
+
+        return globex_records(world)[basename]
     if basename == "policy":
         from policies.models import Policy
         from policies.presets import preset
