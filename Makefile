@@ -29,7 +29,7 @@ run: install .env
 	$(BIN)/python manage.py migrate --noinput -v0 && \
 	$(BIN)/python manage.py bootstrap_demo && \
 	exec $(BIN)/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) \
-		--loop uvloop --http httptools --no-access-log
+		--loop uvloop --http httptools --no-access-log --no-proxy-headers
 
 test: install
 	eval "$$($(BIN)/python tests/services.py)"; \
@@ -44,7 +44,7 @@ serve: install
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	exec $(BIN)/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) \
 		--workers $(WEB_CONCURRENCY) --loop uvloop --http httptools --no-access-log \
-		--proxy-headers --timeout-graceful-shutdown 30
+		--no-proxy-headers --timeout-graceful-shutdown 30
 
 worker: install
 	exec $(BIN)/celery -A gateway_project worker --beat --loglevel INFO

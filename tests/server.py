@@ -70,6 +70,8 @@ def start_gateway(
         sys.executable, "-m", "uvicorn", "gateway_project.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+        # X-Forwarded-For is judged by GATEWAY_TRUSTED_PROXIES alone, not by uvicorn.
+        "--no-proxy-headers",
     ]  # fmt: skip
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
