@@ -94,6 +94,14 @@ def world(db: None, django_user_model: Any) -> World:
 
 
 @pytest.fixture
+def presets(db: None) -> None:
+    """The shipped policy presets (transactional tests truncate the migration-seeded rows)."""
+    from policies.models import Policy
+
+    Policy.objects.sync_presets()
+
+
+@pytest.fixture
 def api() -> APIClient:
     return APIClient()
 

@@ -175,7 +175,7 @@ def test_money_must_be_a_quoted_decimal_string(tmp_path):
         run(tmp_path, bad)
 
 
-def test_policy_by_preset_name_and_inline_document(tmp_path):
+def test_policy_by_preset_name_and_inline_document(tmp_path, presets):
     from policies.models import Policy
 
     data = {
