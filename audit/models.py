@@ -8,11 +8,12 @@ audit_auditrecord (see the migration's trigger) except through the retention pur
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
-MONEY = {"max_digits": 20, "decimal_places": 10}
+MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 10}
 
 
 class AuditRecord(models.Model):
@@ -55,3 +56,33 @@ class AuditRecord(models.Model):
             models.Index(fields=["org_id", "created_at"], name="audit_org_time"),
             models.Index(fields=["org_id", "team_id", "created_at"], name="audit_team_time"),
         ]
+
+
+class SealBlock(models.Model):
+    """One signed block of a hash chain over audit rows (see audit/sealing.py).
+
+    `header` is the canonical JSON that is hashed and signed; the other columns repeat parts of
+    it for querying and are checked against it by verification.
+    """
+
+    chain = models.CharField(max_length=16)  # "requests" (AuditRecord) | "changes" (LogEntry)
+    seq = models.BigIntegerField()
+    kind = models.CharField(max_length=8)  # "records" | "purge"
+    created_at = models.DateTimeField(default=timezone.now)
+    first_at = models.DateTimeField(null=True)
+    last_at = models.DateTimeField(null=True, db_index=True)
+    count = models.IntegerField(default=0)
+    prev_hash = models.CharField(max_length=64)
+    block_hash = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+    header = models.TextField()
+    # Canonical JSON list of [row id, label, 16-hex digest prefix], in id order.
+    entries = models.TextField(default="[]")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_seal_chain_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain} #{self.seq} ({self.kind}, {self.count})"

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.changes import record_config_changes
 from billing.config_apply import apply_governance, apply_price
 from policies.config_apply import apply_policy
 from proxy.models import Deployment, ModelRoute, ProviderCredential
@@ -29,6 +30,7 @@ def apply_config(config: ConfigFile, *, prune: bool = False, dry_run: bool = Fal
             _apply_organizations(config, changes)
             if prune:
                 _prune(config, changes)
+            record_config_changes(changes)  # explicit change log (bulk writes skip signals)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -20,6 +20,9 @@ class ConfigQuerySet(models.QuerySet[Any]):
         count = super().update(**kwargs)
         if count:
             bump_config_epoch()
+            from audit.changes import record_bulk_update  # audit imports these models
+
+            record_bulk_update(self.model, count, kwargs)
         return count
 
     def delete(self) -> tuple[int, dict[str, int]]:
