@@ -17,6 +17,7 @@ from django.conf import settings
 
 from proxy import pipeline
 from proxy.errors import Dialect, GatewayError
+from proxy.outcome import Outcome
 from proxy.state import GatewayState, get_state
 from proxy.wire import GatewayRequest, Receive, Response, Send, header_list
 from tenants.auth import client_ip
@@ -78,6 +79,8 @@ class ProxyApp:
         peer = (scope.get("client") or ("0.0.0.0", 0))[0]
         request_id = new_request_id()
         started = time.perf_counter()
+        error_code: str | None = None
+        handler: Handler | None = None
         try:
             handler = ROUTES.get((scope["method"], path))
             if handler is None:
@@ -98,14 +101,24 @@ class ProxyApp:
                 "x-gateway-overhead-ms", f"{(time.perf_counter() - started) * 1000:.2f}"
             )
         except GatewayError as exc:
+            error_code = exc.code
             response = exc.to_response(dialect)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("unhandled error in /v1 handler", extra={"request_id": request_id})
+            error_code = "internal_error"
             response = GatewayError(
                 500, "Internal gateway error.", code="internal_error"
             ).to_response(dialect)
+        if response.on_complete is None:
+            # Requests the pipeline kept no Outcome for (unknown URL, 413, /v1/models) still get
+            # metrics and an access line; the route label stays bounded for unknown paths.
+            route = path if handler is not None else "unmatched"
+            ip = client_ip(peer, headers.get("x-forwarded-for"))
+            outcome = Outcome(request_id, route, ip, started, self.state)
+            outcome.fail(response.status, error_code)
+            response.on_complete = outcome.finish
         response.headers["x-request-id"] = request_id
         if "x-request-id" in headers:
             response.headers["x-client-request-id"] = headers["x-request-id"][:200]
