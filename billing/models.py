@@ -256,3 +256,72 @@ class Rollup(models.Model):
         indexes = [
             models.Index(fields=["org_id", "granularity", "period_start"], name="rollup_org")
         ]
+
+
+class MonthClose(models.Model):
+    """A closed month: the report frozen as JSON with a checksum, so later changes can't alter it.
+
+    Rows are never updated or deleted (save() of an existing row and delete() raise); corrections
+    go into an open month as Adjustment rows.
+    """
+
+    org = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="First day of the month.")
+    report = models.JSONField()
+    checksum = models.CharField(max_length=64)
+    closed_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "month"], name="monthclose_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} {self.month:%Y-%m} closed"
+
+    @staticmethod
+    def checksum_of(report: dict[str, Any]) -> str:
+        import hashlib
+        import json
+
+        canonical = json.dumps(report, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def verify(self) -> bool:
+        """True when the stored report still matches the checksum taken at close time."""
+        return self.checksum_of(self.report) == self.checksum
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("a closed month is immutable: add an adjustment to an open month")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("a closed month is immutable")
+
+
+class Adjustment(models.Model):
+    """A correction booked into an open month (credit negative, charge positive); append-only."""
+
+    org = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    month = models.DateField(help_text="First day of the (open) month it is booked into.")
+    amount_usd = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "month"], name="adjustment_org_month")]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("adjustments are append-only: book a new one")
+        super().save(*args, **kwargs)

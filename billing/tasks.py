@@ -29,3 +29,11 @@ def refresh_rollups_task(start_iso: str | None = None, end_iso: str | None = Non
     if start_iso and end_iso:
         return refresh_rollups(datetime.fromisoformat(start_iso), datetime.fromisoformat(end_iso))
     return refresh_recent()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)  # type: ignore[misc]
+def monthly_reports_task(month: str | None = None) -> int:
+    """Prepare the previous month's cost reports and mail finance users (beat: the 1st)."""
+    from billing.reports import monthly_emails, parse_month
+
+    return monthly_emails(parse_month(month) if month else None)
