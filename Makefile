@@ -9,7 +9,7 @@ PORT ?= 8000
 WEB_CONCURRENCY ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast serve worker lint install migrate bench clean
+.PHONY: run test test-fast serve worker lint install migrate bench bench-soak bench-profile clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -40,9 +40,13 @@ test-fast: install
 	eval "$$($(BIN)/python tests/services.py)"; \
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# One metrics directory per server, emptied at start (all workers write their samples there).
+PROMETHEUS_MULTIPROC_DIR ?= var/metrics/serve-$(PORT)
+
 serve: install
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	exec $(BIN)/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) \
+	mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && rm -f "$(PROMETHEUS_MULTIPROC_DIR)"/*.db
+	PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" exec $(BIN)/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) \
 		--workers $(WEB_CONCURRENCY) --loop uvloop --http httptools --no-access-log \
 		--no-proxy-headers --timeout-graceful-shutdown 30
 
@@ -56,6 +60,22 @@ lint: install
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+
+# Side-by-side benchmark (mock directly, this gateway, LiteLLM); see docs/performance.md.
+# BENCH_QUICK=1 for a short smoke; BENCH_WORKERS="1 2" chooses the worker counts.
+bench: install
+	benchmarks/setup.sh
+	$(BIN)/python -m benchmarks.run
+
+# 5 minutes of mixed load: RSS, fds and DB connections must stay flat.
+bench-soak: install
+	benchmarks/setup.sh
+	$(BIN)/python -m benchmarks.soak
+
+# py-spy flame graph and top functions of one gateway worker at concurrency 16.
+bench-profile: install
+	benchmarks/setup.sh --profile
+	$(BIN)/python -m benchmarks.pyspy_profile
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
