@@ -131,18 +131,22 @@ def _reserve_once(
     return True
 
 
-def _apply(pid: int, *, spent: Decimal, tokens: int, held: Decimal, held_tokens: int) -> Decimal:
+def _apply(
+    pid: int, *, spent: Decimal, tokens: int, held: Decimal, held_tokens: int
+) -> tuple[int, int, Decimal] | None:
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE billing_budgetperiod SET spent = spent + CAST(%s AS NUMERIC),"
             " tokens_spent = tokens_spent + %s, reserved = reserved - CAST(%s AS NUMERIC),"
             " tokens_reserved = tokens_reserved - %s"
-            " WHERE id = %s RETURNING spent",
+            " WHERE id = %s RETURNING spent, budget_id",
             [spent, tokens, held, held_tokens, pid],
         )
         row = cursor.fetchone()
+    if row is None:
+        return None
     # Quantize: SQLite (embedded mode) keeps NUMERIC as a float; PostgreSQL is exact anyway.
-    return Decimal(str(row[0])).quantize(QUANTUM) if row else Decimal(0)
+    return pid, int(row[1]), Decimal(str(row[0])).quantize(QUANTUM)
 
 
 def settle(
@@ -159,16 +163,18 @@ def settle(
         res = Reservation.objects.select_for_update().filter(request_id=request_id).first()
         if res is not None and res.status != Reservation.Status.SETTLED:
             held = res.status == Reservation.Status.HELD
-            by_id = {r.id: r for r in rules}
+            settled = []
             for pid in sorted(res.periods):
-                spent = _apply(
+                row = _apply(
                     pid,
                     spent=cost,
                     tokens=tokens,
                     held=res.amount if held else Decimal(0),
                     held_tokens=res.tokens if held else 0,
                 )
-                alerts.extend(_crossed(pid, spent, cost, by_id))
+                if row is not None:
+                    settled.append(row)
+            alerts.extend(crossed_thresholds(settled, cost, rules))
             res.status = Reservation.Status.SETTLED
             res.save(update_fields=["status"])
         elif res is not None:
@@ -181,16 +187,28 @@ def settle(
     return alerts
 
 
-def _crossed(
-    pid: int, spent_after: Decimal, cost: Decimal, rules: dict[int, BudgetRule]
+def crossed_thresholds(
+    settled: Sequence[tuple[int, int, Decimal]], cost: Decimal, rules: Sequence[BudgetRule]
 ) -> list[Alert]:
-    budget_id = BudgetPeriod.objects.values_list("budget_id", flat=True).get(pk=pid)
-    rule = rules.get(budget_id)
-    if rule is None or not rule.alert_at or rule.limit_usd <= 0:
-        return []
-    before = (spent_after - cost) * 100 / rule.limit_usd
-    after = spent_after * 100 / rule.limit_usd
-    return [Alert(budget_id, pid, t, spent_after) for t in rule.alert_at if before < t <= after]
+    """Alert thresholds this charge crossed, from (period, budget, spent after) rows."""
+    by_id = {r.id: r for r in rules}
+    alerts = []
+    for pid, budget_id, spent_after in settled:
+        rule = by_id.get(budget_id)
+        if rule is None or not rule.alert_at or rule.limit_usd <= 0:
+            continue
+        before = (spent_after - cost) * 100 / rule.limit_usd
+        after = spent_after * 100 / rule.limit_usd
+        alerts += [
+            Alert(budget_id, pid, t, spent_after) for t in rule.alert_at if before < t <= after
+        ]
+    return alerts
+
+
+def claim_alerts(alerts: Sequence[Alert]) -> list[Alert]:
+    """Claim each alert once per period (row lock) and queue its delivery; returns the claimed."""
+    with transaction.atomic():
+        return [a for a in alerts if _claim_alert(a)]
 
 
 def _claim_alert(alert: Alert) -> bool:

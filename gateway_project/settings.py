@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "policies",
     "billing",
     "audit",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -157,7 +158,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -199,6 +201,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.throttling.ManagementApiThrottle"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
@@ -211,6 +214,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Management API requests per user per minute (django-ratelimit, through the cache).
+GATEWAY_API_RATE = envstr("GATEWAY_API_RATE", "600/m")
+RATELIMIT_USE_CACHE = "default"
+# The embedded mode is one process, where an in-process cache is shared by definition;
+# with several processes gateway.E001 demands Redis.
+SILENCED_SYSTEM_CHECKS = [] if REDIS_URL else ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # auditlog: never store secret material in change diffs (see tenants/proxy model registrations).
 AUDITLOG_INCLUDE_ALL_MODELS = False
@@ -255,6 +265,9 @@ GATEWAY_BREAKER_COOLDOWN_S = envfloat("GATEWAY_BREAKER_COOLDOWN_S", 30.0)
 # (reject with 503) or "open" (no limits during the outage; unsafe).
 GATEWAY_RATELIMIT_ON_REDIS_ERROR = envstr("GATEWAY_RATELIMIT_ON_REDIS_ERROR", "local")
 GATEWAY_RATELIMIT_WINDOW_S = envint("GATEWAY_RATELIMIT_WINDOW_S", 60)
+# The /v1 hot path's own async psycopg pool (PostgreSQL), next to Django's.
+GATEWAY_HOTPATH_POOL_MIN = envint("GATEWAY_HOTPATH_POOL_MIN", 2)
+GATEWAY_HOTPATH_POOL_MAX = envint("GATEWAY_HOTPATH_POOL_MAX", 16)
 
 # --- Email (budget alerts, reports) ---------------------------------------------------------
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -270,3 +283,67 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "gateway@localhost")
 GATEWAY_DEFAULT_POLICY = envstr("GATEWAY_DEFAULT_POLICY", "recommended")
 # Prompts longer than this are evaluated in a worker thread so the event loop keeps serving.
 GATEWAY_POLICY_INLINE_CHARS = envint("GATEWAY_POLICY_INLINE_CHARS", 32_000)
+
+# --- Web UI (sign-in throttling, optional OIDC SSO, monthly finance reports) -----------------
+# Failed sign-ins per username + client IP before the pair is locked out, and for how long.
+WEB_LOGIN_MAX_FAILURES = envint("WEB_LOGIN_MAX_FAILURES", 5)
+WEB_LOGIN_LOCKOUT_S = envint("WEB_LOGIN_LOCKOUT_S", 900)
+# Sign-in attempts per client IP (django-ratelimit syntax).
+WEB_LOGIN_RATE = envstr("WEB_LOGIN_RATE", "30/m")
+# SSO is on only when a client id is configured; users must already exist (matched by email)
+# unless OIDC_CREATE_USER is set, and still need a membership to see anything.
+OIDC_RP_CLIENT_ID = envstr("OIDC_RP_CLIENT_ID")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "mozilla_django_oidc.auth.OIDCAuthenticationBackend",
+    ]
+    OIDC_RP_CLIENT_SECRET = envsecret("OIDC_RP_CLIENT_SECRET")
+    OIDC_RP_SIGN_ALGO = envstr("OIDC_RP_SIGN_ALGO", "RS256")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = envstr("OIDC_OP_AUTHORIZATION_ENDPOINT")
+    OIDC_OP_TOKEN_ENDPOINT = envstr("OIDC_OP_TOKEN_ENDPOINT")
+    OIDC_OP_USER_ENDPOINT = envstr("OIDC_OP_USER_ENDPOINT")
+    OIDC_OP_JWKS_ENDPOINT = envstr("OIDC_OP_JWKS_ENDPOINT")
+    OIDC_RP_SCOPES = envstr("OIDC_RP_SCOPES", "openid email profile")
+    OIDC_CREATE_USER = envbool("OIDC_CREATE_USER", False)
+    LOGIN_REDIRECT_URL_FAILURE = "/login/"
+
+# --- Observability (metrics, structured logs, tracing; see docs/observability.md) ---------------
+from gateway_project import logs as _logs  # noqa: E402  (needs nothing from Django)
+
+# "json" (default): one JSON object per line on stdout; "console": human-readable lines.
+LOG_FORMAT = envstr("LOG_FORMAT", "json")
+# One line per /v1 request on the `gateway.access` logger (off: only warnings and errors).
+GATEWAY_ACCESS_LOG = envbool("GATEWAY_ACCESS_LOG", True)
+# Replaces the plain LOGGING above: every logger through structlog, secrets scrubbed.
+LOGGING = _logs.logging_config(LOG_FORMAT, envstr("LOG_LEVEL", "INFO"))
+_logs.configure_structlog(LOG_FORMAT, access_log=GATEWAY_ACCESS_LOG)
+# When set, GET /metrics requires `Authorization: Bearer <token>` (or GATEWAY_METRICS_TOKEN_FILE).
+GATEWAY_METRICS_TOKEN = envsecret("GATEWAY_METRICS_TOKEN")
+
+# --- Audit sealing and retention (docs/audit.md) -------------------------------------------------
+# Each sealing run appends the newest seal (block number, hash, signature) here as a JSON line;
+# point it at storage the database role cannot rewrite (another host, WORM bucket mount).
+GATEWAY_AUDIT_SEAL_FILE = envstr("GATEWAY_AUDIT_SEAL_FILE")
+# Audit rows (requests and admin changes) older than this are purged daily; 0 keeps everything.
+GATEWAY_AUDIT_RETENTION_DAYS = envint("GATEWAY_AUDIT_RETENTION_DAYS", 0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "seal-audit": {"task": "audit.tasks.seal_audit_task", "schedule": 60.0},
+        "purge-audit": {"task": "audit.tasks.purge_audit_task", "schedule": 24 * 3600.0},
+    }
+)
+
+# Monthly cost reports for finance: the 1st of each month, after the last day's rollups.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "monthly-cost-reports": {
+            "task": "billing.tasks.monthly_reports_task",
+            "schedule": crontab(minute=30, hour=2, day_of_month=1),
+        },
+    }
+)

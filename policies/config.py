@@ -52,8 +52,9 @@ def _check_keys(obj: dict[str, Any], allowed: set[str], path: str) -> None:
             raise PolicyConfigError(f"{path}.{key}", f"unknown field; allowed: {sorted(allowed)}")
 
 
-def _choice(rule: dict[str, Any], key: str, choices: tuple[str, ...], default: str | None,
-            path: str) -> str:
+def _choice(
+    rule: dict[str, Any], key: str, choices: tuple[str, ...], default: str | None, path: str
+) -> str:
     v = rule.get(key, default)
     if v not in choices:
         raise PolicyConfigError(f"{path}.{key}", f"must be one of {list(choices)}, got {v!r}")
@@ -65,8 +66,11 @@ def _common(rule: dict[str, Any], path: str, actions: tuple[str, ...]) -> dict[s
     rid = rule.get("id")
     if not isinstance(rid, str) or not _ID.match(rid):
         raise PolicyConfigError(f"{path}.id", "must be a string of [A-Za-z0-9_.:-], 1-64 chars")
-    out: dict[str, Any] = {"id": rid, "action": _choice(rule, "action", actions, None, path),
-                           "mode": _choice(rule, "mode", MODES, "enforce", path)}
+    out: dict[str, Any] = {
+        "id": rid,
+        "action": _choice(rule, "action", actions, None, path),
+        "mode": _choice(rule, "mode", MODES, "enforce", path),
+    }
     if "severity" in rule and rule["severity"] is not None:
         out["severity"] = _choice(rule, "severity", SEVERITIES, None, path)
     if "enabled" in rule and not isinstance(rule["enabled"], bool):
@@ -76,21 +80,40 @@ def _common(rule: dict[str, Any], path: str, actions: tuple[str, ...]) -> dict[s
 
 
 def _normalise_detector_rule(rule: dict[str, Any], path: str) -> dict[str, Any]:
-    _check_keys(rule, {"id", "detector", "params", "threshold", "action", "mode", "applies_to",
-                       "severity", "enabled", "description"}, path)
+    _check_keys(
+        rule,
+        {
+            "id",
+            "detector",
+            "params",
+            "threshold",
+            "action",
+            "mode",
+            "applies_to",
+            "severity",
+            "enabled",
+            "description",
+        },
+        path,
+    )
     out = _common(rule, path, ACTIONS)
     det = rule.get("detector")
     if det not in DETECTORS:
-        raise PolicyConfigError(f"{path}.detector", f"unknown detector {det!r}; "
-                                f"known: {sorted(DETECTORS)}")
+        raise PolicyConfigError(
+            f"{path}.detector", f"unknown detector {det!r}; known: {sorted(DETECTORS)}"
+        )
     params = rule.get("params", {})
     if not isinstance(params, dict):
         raise PolicyConfigError(f"{path}.params", "must be an object")
     thr = rule.get("threshold", 0.5)
     if isinstance(thr, bool) or not isinstance(thr, int | float) or not 0.0 <= thr <= 1.0:
         raise PolicyConfigError(f"{path}.threshold", f"must be a number in [0, 1], got {thr!r}")
-    out.update(detector=det, params=params, threshold=float(thr),
-               applies_to=_choice(rule, "applies_to", APPLIES, "input", path))
+    out.update(
+        detector=det,
+        params=params,
+        threshold=float(thr),
+        applies_to=_choice(rule, "applies_to", APPLIES, "input", path),
+    )
     if isinstance(rule.get("description"), str):
         out["description"] = rule["description"]
     return out
@@ -123,7 +146,7 @@ def normalise_doc(doc: Any) -> dict[str, Any]:
     """Validate a policy document and return it with defaults filled in."""
     if not isinstance(doc, dict):
         raise PolicyConfigError("$", "policy document must be an object")
-    _check_keys(doc, {"name", "rules", "canary", "description"}, "$")
+    _check_keys(doc, {"name", "rules", "canary", "description", "restore_redactions"}, "$")
     name = doc.get("name")
     if not isinstance(name, str) or not name.strip():
         raise PolicyConfigError("name", "must be a non-empty string")
@@ -136,8 +159,11 @@ def normalise_doc(doc: Any) -> dict[str, Any]:
         path = f"rules[{i}]"
         if not isinstance(rule, dict):
             raise PolicyConfigError(path, "must be an object")
-        norm = (_normalise_request_rule(rule, path) if "kind" in rule
-                else _normalise_detector_rule(rule, path))
+        norm = (
+            _normalise_request_rule(rule, path)
+            if "kind" in rule
+            else _normalise_detector_rule(rule, path)
+        )
         if norm["id"] in seen:
             raise PolicyConfigError(f"{path}.id", f"duplicate rule id {norm['id']!r}")
         seen.add(norm["id"])
@@ -150,6 +176,11 @@ def normalise_doc(doc: Any) -> dict[str, Any]:
         out["canary"] = canary
     if isinstance(doc.get("description"), str):
         out["description"] = doc["description"]
+    restore = doc.get("restore_redactions", False)
+    if not isinstance(restore, bool):
+        raise PolicyConfigError("restore_redactions", "must be true or false")
+    if restore:  # only written when on, so existing documents keep their version hash
+        out["restore_redactions"] = True
     return out
 
 
@@ -167,13 +198,33 @@ def build_rules(norm_doc: dict[str, Any]) -> tuple[RuleSpec, ...]:
                 raise PolicyConfigError(f"rules[{i}].params", str(exc)) from None
             # Defaults filled by the detector become part of the versioned document.
             r["params"] = dict(det.params)
-        specs.append(RuleSpec(
-            id=r["id"], kind=r.get("kind", "detector"), action=r["action"], mode=r["mode"],
-            applies_to=r.get("applies_to", "input"), threshold=r.get("threshold", 0.0),
-            severity=r.get("severity"), detector=det, limit=r.get("limit"),
-            names=tuple(r.get("names", ())),
-        ))
+        specs.append(
+            RuleSpec(
+                id=r["id"],
+                kind=r.get("kind", "detector"),
+                action=r["action"],
+                mode=r["mode"],
+                applies_to=r.get("applies_to", "input"),
+                threshold=r.get("threshold", 0.0),
+                severity=r.get("severity"),
+                detector=det,
+                limit=r.get("limit"),
+                names=tuple(r.get("names", ())),
+            )
+        )
     if "canary" in norm_doc:
-        specs.append(RuleSpec("canary", "detector", "block", "enforce", "output", 0.0, "critical",
-                              DETECTORS["canary"](canary=norm_doc["canary"]), None, ()))
+        specs.append(
+            RuleSpec(
+                "canary",
+                "detector",
+                "block",
+                "enforce",
+                "output",
+                0.0,
+                "critical",
+                DETECTORS["canary"](canary=norm_doc["canary"]),
+                None,
+                (),
+            )
+        )
     return tuple(specs)

@@ -21,8 +21,18 @@ from policies.types import ACTION_RANK, Decision, PolicyInput, RuleFinding, Segm
 
 SEVERITY_WEIGHT = {"low": 0.15, "medium": 0.35, "high": 0.65, "critical": 0.9}
 
-__all__ = ["CompiledPolicy", "Decision", "PolicyConfigError", "PolicyInput", "RuleFinding",
-           "Segment", "compile_policy", "get_compiled", "restore", "risk_score"]
+__all__ = [
+    "CompiledPolicy",
+    "Decision",
+    "PolicyConfigError",
+    "PolicyInput",
+    "RuleFinding",
+    "Segment",
+    "compile_policy",
+    "get_compiled",
+    "restore",
+    "risk_score",
+]
 
 
 def risk_score(findings: tuple[RuleFinding, ...] | list[RuleFinding]) -> int:
@@ -44,6 +54,8 @@ class CompiledPolicy:
         self.doc = norm_doc
         self.name: str = norm_doc["name"]
         self.version = _version(norm_doc)
+        # Put the caller's own values back where the answer repeats a placeholder.
+        self.restore_redactions = bool(norm_doc.get("restore_redactions"))
         self.rules = rules
         self._order = {r.id: i for i, r in enumerate(rules)}
         self._input = tuple(r for r in rules if r.detector and r.applies_to in ("input", "both"))
@@ -54,8 +66,9 @@ class CompiledPolicy:
     def evaluate(self, inp: PolicyInput) -> Decision:
         """Decide allow/redact/flag/block for a request."""
         findings, clamp = self._request_findings(inp)
-        oversize = any(f.type == "max_prompt_chars" and f.action == "block" and not f.shadow
-                       for f in findings)
+        oversize = any(
+            f.type == "max_prompt_chars" and f.action == "block" and not f.shadow for f in findings
+        )
         if not oversize:  # Don't spend CPU scanning a prompt we already reject for size.
             for seg in inp.segments:
                 findings += self._scan(self._input, seg.text, seg.path)
@@ -100,9 +113,20 @@ class CompiledPolicy:
             for f in rule.detector.scan_context(ctx):
                 if f.score < rule.threshold:
                     continue
-                out.append(RuleFinding(rule.id, f.detector, f.type, path, f.start, f.end,
-                                       rule.severity or f.severity, rule.action, rule.shadow,
-                                       f.score))
+                out.append(
+                    RuleFinding(
+                        rule.id,
+                        f.detector,
+                        f.type,
+                        path,
+                        f.start,
+                        f.end,
+                        rule.severity or f.severity,
+                        rule.action,
+                        rule.shadow,
+                        f.score,
+                    )
+                )
         return out
 
     def _request_findings(self, inp: PolicyInput) -> tuple[list[RuleFinding], int | None]:
@@ -113,35 +137,90 @@ class CompiledPolicy:
             if r.kind == "max_prompt_chars" and r.limit is not None:
                 total = sum(len(s.text) for s in inp.segments)
                 if total > r.limit:
-                    out.append(RuleFinding(r.id, "request", "max_prompt_chars", "", 0, total, sev,
-                                           r.action, r.shadow))
+                    out.append(
+                        RuleFinding(
+                            r.id,
+                            "request",
+                            "max_prompt_chars",
+                            "",
+                            0,
+                            total,
+                            sev,
+                            r.action,
+                            r.shadow,
+                        )
+                    )
             elif r.kind == "max_tokens" and r.limit is not None:
                 over = inp.max_tokens is None or inp.max_tokens > r.limit
                 if r.action == "clamp" and over:
-                    out.append(RuleFinding(r.id, "request", "max_tokens", "max_tokens", 0, 0,
-                                           "low", "clamp", r.shadow))
+                    out.append(
+                        RuleFinding(
+                            r.id,
+                            "request",
+                            "max_tokens",
+                            "max_tokens",
+                            0,
+                            0,
+                            "low",
+                            "clamp",
+                            r.shadow,
+                        )
+                    )
                     if not r.shadow:
                         clamp = r.limit if clamp is None else min(clamp, r.limit)
-                elif r.action != "clamp" and inp.max_tokens is not None and inp.max_tokens > r.limit:
-                    out.append(RuleFinding(r.id, "request", "max_tokens", "max_tokens", 0, 0, sev,
-                                           r.action, r.shadow))
+                elif (
+                    r.action != "clamp" and inp.max_tokens is not None and inp.max_tokens > r.limit
+                ):
+                    out.append(
+                        RuleFinding(
+                            r.id,
+                            "request",
+                            "max_tokens",
+                            "max_tokens",
+                            0,
+                            0,
+                            sev,
+                            r.action,
+                            r.shadow,
+                        )
+                    )
             elif r.kind == "allowed_tools":
                 for i, name in enumerate(inp.tool_names):
                     if name not in r.names:
-                        out.append(RuleFinding(r.id, "request", "tool_not_allowed",
-                                               f"tool_names[{i}]", 0, 0, sev, r.action, r.shadow))
+                        out.append(
+                            RuleFinding(
+                                r.id,
+                                "request",
+                                "tool_not_allowed",
+                                f"tool_names[{i}]",
+                                0,
+                                0,
+                                sev,
+                                r.action,
+                                r.shadow,
+                            )
+                        )
         return out, clamp
 
-    def decide(self, findings: list[RuleFinding], clamp: int | None,
-               path_order: dict[str, int]) -> Decision:
+    def decide(
+        self, findings: list[RuleFinding], clamp: int | None, path_order: dict[str, int]
+    ) -> Decision:
         """Aggregate findings into a Decision (precedence block > redact > flag > allow)."""
         return self._decide(findings, clamp, path_order)
 
-    def _decide(self, findings: list[RuleFinding], clamp: int | None,
-                path_order: dict[str, int]) -> Decision:
-        findings.sort(key=lambda f: (-1 if f.detector == "request" else
-                                     path_order.get(f.path, len(path_order)), f.path,
-                                     f.start, f.end, self._order.get(f.rule_id, 0), f.type))
+    def _decide(
+        self, findings: list[RuleFinding], clamp: int | None, path_order: dict[str, int]
+    ) -> Decision:
+        findings.sort(
+            key=lambda f: (
+                -1 if f.detector == "request" else path_order.get(f.path, len(path_order)),
+                f.path,
+                f.start,
+                f.end,
+                self._order.get(f.rule_id, 0),
+                f.type,
+            )
+        )
         action = "allow"
         blocking: list[str] = []
         for f in findings:
@@ -152,8 +231,9 @@ class CompiledPolicy:
             if f.action == "block" and f.rule_id not in blocking:
                 blocking.append(f.rule_id)
         blocking.sort(key=lambda rid: self._order.get(rid, 0))
-        return Decision(action, risk_score(findings), tuple(findings), self.version, clamp,
-                        tuple(blocking))
+        return Decision(
+            action, risk_score(findings), tuple(findings), self.version, clamp, tuple(blocking)
+        )
 
 
 def compile_policy(doc: dict[str, Any]) -> CompiledPolicy:

@@ -96,8 +96,13 @@ def _scan(det: tuple[Detector, float], text: str) -> list[Finding]:
     return [f for f in detector.scan(text) if f.score >= threshold]
 
 
-def _eval_injection(rep: Report, det: tuple[Detector, float], rows: list[dict[str, Any]],
-                    default_label: str, source: str) -> None:
+def _eval_injection(
+    rep: Report,
+    det: tuple[Detector, float],
+    rows: list[dict[str, Any]],
+    default_label: str,
+    source: str,
+) -> None:
     for item in rows:
         label = item.get("label", default_label)
         hit = bool(_scan(det, item["text"]))
@@ -110,8 +115,9 @@ def _eval_injection(rep: Report, det: tuple[Detector, float], rows: list[dict[st
             rep.misses.append(f"{label}: {item['text'][:100]!r}")
 
 
-def _eval_spans(rep: Report, name: str, det: tuple[Detector, float],
-                rows: list[dict[str, Any]]) -> None:
+def _eval_spans(
+    rep: Report, name: str, det: tuple[Detector, float], rows: list[dict[str, Any]]
+) -> None:
     for item in rows:
         found = _scan(det, item["text"])
         gold = item.get("entities", [])
@@ -120,29 +126,42 @@ def _eval_spans(rep: Report, name: str, det: tuple[Detector, float],
             rep.lookalike_findings += len(found)
         matched: set[int] = set()
         for f in found:
-            idx = next((i for i, g in enumerate(gold) if i not in matched and g["type"] == f.type
-                        and f.start < g["end"] and g["start"] < f.end), None)
+            idx = next(
+                (
+                    i
+                    for i, g in enumerate(gold)
+                    if i not in matched
+                    and g["type"] == f.type
+                    and f.start < g["end"]
+                    and g["start"] < f.end
+                ),
+                None,
+            )
             if idx is None:
                 rep.row(name, f.type).fp += 1
-                rep.misses.append(f"{name} FP {f.type}: {item['text'][f.start:f.end][:60]!r}")
+                rep.misses.append(f"{name} FP {f.type}: {item['text'][f.start : f.end][:60]!r}")
             else:
                 matched.add(idx)
                 rep.row(name, f.type).tp += 1
         for i, g in enumerate(gold):
             if i not in matched:
                 rep.row(name, g["type"]).fn += 1
-                rep.misses.append(f"{name} FN {g['type']}: {item['text'][g['start']:g['end']]!r}")
+                rep.misses.append(f"{name} FN {g['type']}: {item['text'][g['start'] : g['end']]!r}")
 
 
-def evaluate_corpus(policy_or_detectors: CompiledPolicy | Mapping[str, Detector] | None,
-                    corpus_dir: str | Path) -> Report:
+def evaluate_corpus(
+    policy_or_detectors: CompiledPolicy | Mapping[str, Detector] | None, corpus_dir: str | Path
+) -> Report:
     """Compute per-detector/per-type metrics over a corpus directory or a single JSONL file."""
     dets = _detectors(policy_or_detectors)
     path = Path(corpus_dir)
     files = [path] if path.is_file() else sorted(path.glob("*.jsonl"))
     rep = Report()
-    defaults = {"injection.jsonl": "attack", "benign.jsonl": "benign",
-                "hard_negatives.jsonl": "hard_negative"}
+    defaults = {
+        "injection.jsonl": "attack",
+        "benign.jsonl": "benign",
+        "hard_negatives.jsonl": "hard_negative",
+    }
     for f in files:
         rows = _load(f)
         if f.name in SPAN_FILES:
@@ -150,25 +169,103 @@ def evaluate_corpus(policy_or_detectors: CompiledPolicy | Mapping[str, Detector]
             if name in dets:
                 _eval_spans(rep, name, dets[name], rows)
         elif INJECTION_DETECTOR in dets:
-            _eval_injection(rep, dets[INJECTION_DETECTOR], rows,
-                            defaults.get(f.name, "benign"), f.stem)
+            _eval_injection(
+                rep, dets[INJECTION_DETECTOR], rows, defaults.get(f.name, "benign"), f.stem
+            )
     rep.rows.sort(key=lambda r: (r.detector, r.type))
     return rep
 
 
 def format_report(report: Report) -> str:
     """Fixed-width text table of the report."""
-    lines = [f"{'detector':<18}{'type':<34}{'tp':>5}{'fp':>5}{'fn':>5}{'tn':>5}"
-             f"{'prec':>8}{'recall':>8}{'fpr':>8}", "-" * 96]
+    lines = [
+        f"{'detector':<18}{'type':<34}{'tp':>5}{'fp':>5}{'fn':>5}{'tn':>5}"
+        f"{'prec':>8}{'recall':>8}{'fpr':>8}",
+        "-" * 96,
+    ]
     for r in report.rows:
-        lines.append(f"{r.detector:<18}{r.type:<34}{r.tp:>5}{r.fp:>5}{r.fn:>5}{r.tn:>5}"
-                     f"{r.precision:>8.3f}{r.recall:>8.3f}{r.fpr:>8.3f}")
-    lines.append(f"look-alike lines: {report.lookalike_lines}, "
-                 f"findings on look-alikes: {report.lookalike_findings}")
+        lines.append(
+            f"{r.detector:<18}{r.type:<34}{r.tp:>5}{r.fp:>5}{r.fn:>5}{r.tn:>5}"
+            f"{r.precision:>8.3f}{r.recall:>8.3f}{r.fpr:>8.3f}"
+        )
+    lines.append(
+        f"look-alike lines: {report.lookalike_lines}, "
+        f"findings on look-alikes: {report.lookalike_findings}"
+    )
     return "\n".join(lines)
 
 
-_VOCAB = ["the", "customer", "asked", "whether", "our", "quarterly", "revenue", "report", "could", "include", "a", "breakdown", "by", "region", "and", "we", "agreed", "to", "prepare", "the", "numbers", "before", "the", "meeting", "on", "Thursday", "while", "the", "engineering", "team", "reviewed", "the", "deployment", "pipeline", "logs", "and", "found", "that", "latency", "increased", "after", "the", "database", "migration", "so", "please", "summarise", "the", "main", "findings", "and", "suggest", "three", "improvements", "for", "the", "onboarding", "process", "including", "documentation", "training", "and", "better", "monitoring", "of", "service", "health", "across", "environments"]
+_VOCAB = [
+    "the",
+    "customer",
+    "asked",
+    "whether",
+    "our",
+    "quarterly",
+    "revenue",
+    "report",
+    "could",
+    "include",
+    "a",
+    "breakdown",
+    "by",
+    "region",
+    "and",
+    "we",
+    "agreed",
+    "to",
+    "prepare",
+    "the",
+    "numbers",
+    "before",
+    "the",
+    "meeting",
+    "on",
+    "Thursday",
+    "while",
+    "the",
+    "engineering",
+    "team",
+    "reviewed",
+    "the",
+    "deployment",
+    "pipeline",
+    "logs",
+    "and",
+    "found",
+    "that",
+    "latency",
+    "increased",
+    "after",
+    "the",
+    "database",
+    "migration",
+    "so",
+    "please",
+    "summarise",
+    "the",
+    "main",
+    "findings",
+    "and",
+    "suggest",
+    "three",
+    "improvements",
+    "for",
+    "the",
+    "onboarding",
+    "process",
+    "including",
+    "documentation",
+    "training",
+    "and",
+    "better",
+    "monitoring",
+    "of",
+    "service",
+    "health",
+    "across",
+    "environments",
+]
 
 
 def generate_prompt(size: int, seed: int = 0) -> str:
@@ -199,8 +296,9 @@ def _time(policy: CompiledPolicy, inp: PolicyInput, runs: int) -> dict[str, floa
     return {"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}
 
 
-def latency_report(sizes: tuple[int, ...] = (1_000, 10_000, 100_000),
-                   runs: dict[int, int] | None = None) -> dict[int, dict[str, float]]:
+def latency_report(
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000), runs: dict[int, int] | None = None
+) -> dict[int, dict[str, float]]:
     """Time a full `recommended` policy pass per prompt size; returns ms percentiles."""
     policy = compile_policy(PRESETS["recommended"])
     runs = runs or {1_000: 300, 10_000: 100, 100_000: 30}

@@ -42,7 +42,9 @@ def segments_from_openai_chat(body: dict[str, Any]) -> PolicyInput:
         for k, call in enumerate(msg.get("tool_calls") or []):
             args = (call.get("function") or {}).get("arguments") if isinstance(call, dict) else None
             if isinstance(args, str):
-                segs.append(Segment(f"messages[{i}].tool_calls[{k}].function.arguments", role, args))
+                segs.append(
+                    Segment(f"messages[{i}].tool_calls[{k}].function.arguments", role, args)
+                )
         fc = msg.get("function_call")
         if isinstance(fc, dict) and isinstance(fc.get("arguments"), str):
             segs.append(Segment(f"messages[{i}].function_call.arguments", role, fc["arguments"]))
@@ -51,8 +53,11 @@ def segments_from_openai_chat(body: dict[str, Any]) -> PolicyInput:
         fn = tool.get("function") if isinstance(tool, dict) else None
         if isinstance(fn, dict) and isinstance(fn.get("name"), str):
             names.append(fn["name"])
-    names += [f["name"] for f in body.get("functions") or []
-              if isinstance(f, dict) and isinstance(f.get("name"), str)]
+    names += [
+        f["name"]
+        for f in body.get("functions") or []
+        if isinstance(f, dict) and isinstance(f.get("name"), str)
+    ]
     max_tokens = _int_or_none(body.get("max_completion_tokens", body.get("max_tokens")))
     return PolicyInput(tuple(segs), max_tokens, tuple(names))
 
@@ -64,8 +69,9 @@ def _anthropic_block(block: Any, base: str, role: str) -> list[Segment]:
     if kind == "text" and isinstance(block.get("text"), str):
         return [Segment(f"{base}.text", role, block["text"])]
     if kind == "tool_use" and "input" in block:
-        compact = json.dumps(block["input"], ensure_ascii=False, separators=(",", ":"),
-                             sort_keys=True)
+        compact = json.dumps(
+            block["input"], ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        )
         return [Segment(f"{base}.input", role, compact)]
     if kind == "tool_result":
         return _content_segments(block.get("content"), f"{base}.content", "tool")
@@ -79,8 +85,9 @@ def segments_from_anthropic_messages(body: dict[str, Any]) -> PolicyInput:
     if isinstance(system, str):
         segs.append(Segment("system", "system", system))
     elif isinstance(system, list):
-        segs += [s for j, b in enumerate(system) for s in _anthropic_block(b, f"system[{j}]",
-                                                                           "system")]
+        segs += [
+            s for j, b in enumerate(system) for s in _anthropic_block(b, f"system[{j}]", "system")
+        ]
     for i, msg in enumerate(body.get("messages") or []):
         if not isinstance(msg, dict):
             continue
@@ -91,8 +98,11 @@ def segments_from_anthropic_messages(body: dict[str, Any]) -> PolicyInput:
         elif isinstance(content, list):
             for j, block in enumerate(content):
                 segs += _anthropic_block(block, f"messages[{i}].content[{j}]", role)
-    names = [t["name"] for t in body.get("tools") or []
-             if isinstance(t, dict) and isinstance(t.get("name"), str)]
+    names = [
+        t["name"]
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and isinstance(t.get("name"), str)
+    ]
     return PolicyInput(tuple(segs), _int_or_none(body.get("max_tokens")), tuple(names))
 
 
@@ -101,8 +111,9 @@ def segments_from_embeddings(body: dict[str, Any]) -> PolicyInput:
     inp = body.get("input")
     if isinstance(inp, str):
         return PolicyInput((Segment("input", "user", inp),))
-    segs = tuple(Segment(f"input[{i}]", "user", x) for i, x in enumerate(inp or [])
-                 if isinstance(x, str))
+    segs = tuple(
+        Segment(f"input[{i}]", "user", x) for i, x in enumerate(inp or []) if isinstance(x, str)
+    )
     return PolicyInput(segs)
 
 

@@ -31,24 +31,95 @@ _DROP_CHARS = frozenset(
 _HOMOGLYPHS: dict[int, str] = {
     ord(k): v
     for k, v in {
-        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j",
-        "ѕ": "s", "ԁ": "d", "һ": "h", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ӏ": "l", "ո": "n",
-        "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
-        "С": "C", "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J", "Ѕ": "S", "Ԁ": "D",
-        "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
-        "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w", "Α": "A", "Β": "B", "Ε": "E",
-        "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P",
-        "Τ": "T", "Υ": "Y", "Χ": "X",
-        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
-        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "а": "a",
+        "в": "b",
+        "е": "e",
+        "ё": "e",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "т": "t",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "ԁ": "d",
+        "һ": "h",
+        "ԛ": "q",
+        "ԝ": "w",
+        "ɡ": "g",
+        "ӏ": "l",
+        "ո": "n",
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "Х": "X",
+        "У": "Y",
+        "І": "I",
+        "Ј": "J",
+        "Ѕ": "S",
+        "Ԁ": "D",
+        "α": "a",
+        "β": "b",
+        "ε": "e",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "γ": "y",
+        "ω": "w",
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Ζ": "Z",
+        "Η": "H",
+        "Ι": "I",
+        "Κ": "K",
+        "Μ": "M",
+        "Ν": "N",
+        "Ο": "O",
+        "Ρ": "P",
+        "Τ": "T",
+        "Υ": "Y",
+        "Χ": "X",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
     }.items()
 }
 
 # Leetspeak digits/symbols back to letters; only applied inside tokens that also contain letters.
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
-                       "$": "s", "8": "b"})
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "8": "b"}
+)
 
 # RE2 (DFA) scans: linear and cheap on long texts with few matches; boundaries that would
 # need look-around are checked in Python on the (rare) candidates.
@@ -198,7 +269,7 @@ def normalize(text: str) -> Normalized:
     pos = 0
     for m in _SPECIAL.finditer(text):
         if m.start() > pos:
-            chunk = text[pos:m.start()]
+            chunk = text[pos : m.start()]
             nparts.append(chunk)
             fparts.append(chunk.lower())
             nmap.add(len(chunk), pos, m.start(), True)
@@ -214,8 +285,9 @@ def normalize(text: str) -> Normalized:
     return Normalized(text, "".join(nparts), "".join(fparts), nmap, fmap)
 
 
-def _special(chunk: str, base: int, nparts: list[str], fparts: list[str],
-             nmap: SpanMap, fmap: SpanMap) -> None:
+def _special(
+    chunk: str, base: int, nparts: list[str], fparts: list[str], nmap: SpanMap, fmap: SpanMap
+) -> None:
     if chunk.isspace():
         # Keep one newline so line-anchored delimiter patterns still work.
         rep = "\n" if "\n" in chunk else " "
@@ -228,8 +300,16 @@ def _special(chunk: str, base: int, nparts: list[str], fparts: list[str],
         _emit(n, f, base + i, base + i + 1, nparts, fparts, nmap, fmap)
 
 
-def _emit(n: str, f: str, o_start: int, o_end: int, nparts: list[str], fparts: list[str],
-          nmap: SpanMap, fmap: SpanMap) -> None:
+def _emit(
+    n: str,
+    f: str,
+    o_start: int,
+    o_end: int,
+    nparts: list[str],
+    fparts: list[str],
+    nmap: SpanMap,
+    fmap: SpanMap,
+) -> None:
     nparts.append(n)
     fparts.append(f)
     nmap.add(len(n), o_start, o_end, False)
@@ -248,7 +328,7 @@ def derive(view: View, pattern: Any, repl: Callable[[Any], str | None]) -> View:
         if rep is None:
             continue
         if m.start() > pos:
-            parts.append(view.text[pos:m.start()])
+            parts.append(view.text[pos : m.start()])
             smap.add(m.start() - pos, pos, m.start(), True)
             out_len += m.start() - pos
         changed.append((out_len, out_len + len(rep)))

@@ -6,8 +6,14 @@ import re
 
 from policies.types import Decision, PolicyInput, RuleFinding, Segment
 
-_LABELS = {"email": "EMAIL", "phone": "PHONE", "credit_card": "CREDIT_CARD", "iban": "IBAN",
-           "us_ssn": "SSN", "ip_address": "IP"}
+_LABELS = {
+    "email": "EMAIL",
+    "phone": "PHONE",
+    "credit_card": "CREDIT_CARD",
+    "iban": "IBAN",
+    "us_ssn": "SSN",
+    "ip_address": "IP",
+}
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_\d+\]")
 
 
@@ -39,7 +45,7 @@ def redact_input(inp: PolicyInput, decision: Decision) -> tuple[PolicyInput, dic
         parts: list[str] = []
         pos = 0
         for f in _non_overlapping(by_path.get(seg.path, [])):
-            value = seg.text[f.start:f.end]
+            value = seg.text[f.start : f.end]
             label = label_for(f.type)
             ph = assigned.get((label, value))
             if ph is None:
@@ -47,7 +53,7 @@ def redact_input(inp: PolicyInput, decision: Decision) -> tuple[PolicyInput, dic
                 ph = f"[{label}_{counters[label]}]"
                 assigned[(label, value)] = ph
                 mapping[ph] = value
-            parts += [seg.text[pos:f.start], ph]
+            parts += [seg.text[pos : f.start], ph]
             pos = f.end
         parts.append(seg.text[pos:])
         segments.append(Segment(seg.path, seg.role, "".join(parts)))
@@ -59,3 +65,28 @@ def restore(text: str, mapping: dict[str, str]) -> str:
     if not mapping:
         return text
     return _PLACEHOLDER.sub(lambda m: mapping.get(m.group(), m.group()), text)
+
+
+class StreamRestorer:
+    """Restores placeholders in streamed text, holding back only an unfinished `[...`."""
+
+    _MAX_PLACEHOLDER = 40
+
+    def __init__(self, mapping: dict[str, str]) -> None:
+        self._mapping = mapping
+        self._pending = ""
+
+    def feed(self, text: str) -> str:
+        """The restorable part of pending + text; an open bracket tail waits for more."""
+        buf = self._pending + text
+        cut = buf.rfind("[")
+        if cut != -1 and "]" not in buf[cut:] and len(buf) - cut <= self._MAX_PLACEHOLDER:
+            self._pending, buf = buf[cut:], buf[:cut]
+        else:
+            self._pending = ""
+        return restore(buf, self._mapping)
+
+    def flush(self) -> str:
+        """Whatever is still held back, at the end of the stream."""
+        out, self._pending = restore(self._pending, self._mapping), ""
+        return out

@@ -48,9 +48,18 @@ class OutputScanner:
             if key in self._seen:
                 continue
             self._seen.add(key)
-            shifted = RuleFinding(f.rule_id, f.detector, f.type, f.path, start,
-                                  self._tail_offset + f.end, f.severity, f.action, f.shadow,
-                                  f.score)
+            shifted = RuleFinding(
+                f.rule_id,
+                f.detector,
+                f.type,
+                f.path,
+                start,
+                self._tail_offset + f.end,
+                f.severity,
+                f.action,
+                f.shadow,
+                f.score,
+            )
             new.append(shifted)
             if f.action == "block" and not f.shadow:
                 self._blocked = True

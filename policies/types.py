@@ -55,7 +55,10 @@ class Decision:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready representation (safe to log: contains no matched text)."""
         return {
-            "action": self.action, "risk_score": self.risk_score, "version": self.version,
-            "clamp_max_tokens": self.clamp_max_tokens, "blocking_rules": list(self.blocking_rules),
+            "action": self.action,
+            "risk_score": self.risk_score,
+            "version": self.version,
+            "clamp_max_tokens": self.clamp_max_tokens,
+            "blocking_rules": list(self.blocking_rules),
             "findings": [f.__dict__.copy() for f in self.findings],
         }

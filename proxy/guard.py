@@ -18,6 +18,7 @@ from django.conf import settings
 from audit.records import prompt_hmac
 from policies import extract
 from policies.engine import CompiledPolicy
+from policies.redaction import StreamRestorer, restore
 from policies.types import Decision, PolicyInput
 from proxy.errors import GatewayError
 from proxy.outcome import Outcome
@@ -103,12 +104,32 @@ def scan_chat_response(outcome: Outcome, response: dict[str, Any]) -> dict[str, 
     if outcome.ctx is not None and outcome.ctx.capture_prompts and decision.action != "block":
         outcome.response_text = "\n".join(texts)
     if decision.action != "block":
-        return response
+        return _restored(policy, outcome, response)
     choices = [
         {**c, "message": {"role": "assistant", "content": None}, "finish_reason": "content_filter"}
         for c in response.get("choices") or []
     ]
     return {**response, "choices": choices}
+
+
+def _restored(policy: CompiledPolicy, outcome: Outcome, response: dict[str, Any]) -> dict[str, Any]:
+    if not (policy.restore_redactions and outcome.redactions):
+        return response
+    choices = []
+    for choice in response.get("choices") or []:
+        message = dict(choice.get("message") or {})
+        if isinstance(message.get("content"), str):
+            message["content"] = restore(message["content"], outcome.redactions)
+        choices.append({**choice, "message": message})
+    return {**response, "choices": choices}
+
+
+def restorer(outcome: Outcome) -> StreamRestorer | None:
+    """A placeholder restorer for a stream, when the policy asks for one."""
+    policy = outcome.ctx.policy if outcome.ctx else None
+    if policy is None or not policy.restore_redactions or not outcome.redactions:
+        return None
+    return StreamRestorer(outcome.redactions)
 
 
 def scan_messages_response(outcome: Outcome, response: dict[str, Any]) -> dict[str, Any]:

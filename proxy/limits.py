@@ -6,10 +6,11 @@ import math
 
 from asgiref.sync import sync_to_async
 
-from billing import budgets
+from billing import budgets, ledger
 from billing.pricing import max_cost
 from billing.ratelimits import LimitReason, RateDecision, format_reset
 from billing.rules import limit_specs
+from gateway_project.pgpool import is_postgres
 from proxy.errors import GatewayError
 from proxy.outcome import Outcome
 from proxy.routing import RouteInfo
@@ -85,15 +86,26 @@ async def reserve_budget(outcome: Outcome, route: RouteInfo) -> None:
         route.name, [d.upstream_model for d in route.deployments]
     )
     amount = max_cost(outcome.estimated_prompt_tokens, outcome.max_output_tokens, price)
+    tokens = outcome.estimated_prompt_tokens + (
+        outcome.max_output_tokens or price.max_output_tokens
+    )
     try:
-        await sync_to_async(budgets.reserve)(
-            request_id=outcome.request_id,
-            rules=ctx.budget_rules,
-            time_zone=ctx.org_time_zone,
-            amount=amount,
-            tokens=outcome.estimated_prompt_tokens
-            + (outcome.max_output_tokens or price.max_output_tokens),
-        )
+        if is_postgres():
+            outcome.reserved_periods = await ledger.reserve(
+                request_id=outcome.request_id,
+                rules=ctx.budget_rules,
+                time_zone=ctx.org_time_zone,
+                amount=amount,
+                tokens=tokens,
+            )
+        else:
+            await sync_to_async(budgets.reserve)(
+                request_id=outcome.request_id,
+                rules=ctx.budget_rules,
+                time_zone=ctx.org_time_zone,
+                amount=amount,
+                tokens=tokens,
+            )
     except budgets.BudgetExceeded as exc:
         raise GatewayError(
             429,

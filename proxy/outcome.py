@@ -47,6 +47,7 @@ class Outcome:
     rate: RateDecision | None = None
     estimated_tokens: int = 0
     reserved: Decimal | None = None
+    reserved_periods: tuple[int, ...] = ()
     price: PriceData | None = None
     decision: Decision | None = None
     output_decision: Decision | None = None
@@ -74,10 +75,14 @@ class Outcome:
         return bool(self.attempts)
 
     async def finish(self) -> None:
-        """Called once per request after the last byte went out (or the client left)."""
+        """Schedule accounting once per request, after the last byte went out (or the client left).
+
+        It never suspends, so a cancellation (client disconnect) cannot cut it short; the work
+        runs as a task the process tracks and awaits at shutdown.
+        """
         if self.finished:
             return
         self.finished = True
         from proxy.finalize import finalize
 
-        await finalize(self)
+        self.state.spawn(finalize(self))

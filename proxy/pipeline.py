@@ -21,7 +21,7 @@ from policies.streaming import OutputScanner
 from proxy import http
 from proxy.errors import Dialect, GatewayError, invalid_request, model_not_found
 from proxy.formats import TranslationError, anthropic_usage, openai_usage
-from proxy.guard import enforce_input, scan_chat_response, scan_messages_response
+from proxy.guard import enforce_input, restorer, scan_chat_response, scan_messages_response
 from proxy.limits import check_rate_limits, ratelimit_headers, reserve_budget
 from proxy.outcome import Outcome
 from proxy.providers import PROVIDERS, ChunkStream, Provider
@@ -185,7 +185,13 @@ async def _chat(req: GatewayRequest, state: GatewayState, outcome: Outcome) -> R
     stream: ChunkStream = await _call(
         outcome, route, state, lambda p: p.open_chat_stream(body, forwarded)
     )
-    relay = relay_chat(stream, outcome, include_usage=include_usage, scanner=_scanner(outcome))
+    relay = relay_chat(
+        stream,
+        outcome,
+        include_usage=include_usage,
+        scanner=_scanner(outcome),
+        restorer=restorer(outcome),
+    )
     return Response(200, headers=_headers(outcome), content_type=SSE, stream=relay)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
 from billing.pricebook import PriceBook
 from billing.ratelimits import FailMode, MemoryRateLimiter, RedisRateLimiter
+from gateway_project.pgpool import close_pool
 from gateway_project.redis import async_client, redis_configured
 from proxy import http
 from proxy.resilience import CircuitBreaker
@@ -29,6 +32,18 @@ class GatewayState:
     prices: PriceBook = field(default_factory=PriceBook)
     breaker: CircuitBreaker = field(default_factory=_breaker)
     _limiters: dict[int, RateLimiter] = field(default_factory=dict)
+    _pending: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background; the process awaits it before shutting down."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for background accounting (graceful shutdown loses no record)."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=timeout)
 
     def limiter(self) -> RateLimiter:
         """The rate limiter of the running loop (redis.asyncio connections are loop-bound)."""
@@ -55,8 +70,10 @@ class GatewayState:
         self.breaker = _breaker()
 
     async def aclose(self) -> None:
-        """Release network resources at shutdown."""
+        """Finish pending accounting, then release network resources at shutdown."""
+        await self.drain()
         await http.close_clients()
+        await close_pool()
 
 
 _state: GatewayState | None = None

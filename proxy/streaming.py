@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from policies.redaction import StreamRestorer
 from policies.streaming import OutputScanner
 from proxy.formats import UpstreamStreamError, Usage, anthropic_usage, openai_usage
 from proxy.outcome import Outcome
@@ -40,6 +41,7 @@ async def relay_chat(
     *,
     include_usage: bool,
     scanner: OutputScanner | None = None,
+    restorer: StreamRestorer | None = None,
 ) -> AsyncIterator[bytes]:
     """OpenAI chunks -> client; drops the forced usage chunk if the client did not ask for it."""
     delivered: list[str] = []
@@ -65,6 +67,8 @@ async def relay_chat(
                         "policy_violation", "The answer was stopped by the organization's policy."
                     )
                     return
+            if restorer is not None:
+                chunk = _restore_chunk(chunk, restorer)
             yield b"data: " + orjson.dumps(chunk) + b"\n\n"
         outcome.status = 200
         if scanner is not None:
@@ -77,9 +81,24 @@ async def relay_chat(
             "The upstream stream ended unexpectedly; the answer is incomplete.",
         )
     finally:
-        await _close(upstream, outcome)
-        _settle_usage(outcome, "".join(delivered))
-        await outcome.finish()
+        await _finish(upstream, outcome, "".join(delivered))
+
+
+def _restore_chunk(chunk: dict[str, Any], restorer: StreamRestorer) -> dict[str, Any]:
+    """Put placeholders back in a single-choice chunk; flush held text on the final chunk."""
+    choices = chunk.get("choices") or []
+    if len(choices) != 1:
+        return chunk
+    choice = choices[0]
+    delta = dict(choice.get("delta") or {})
+    content = delta.get("content")
+    text = restorer.feed(content or "")
+    if choice.get("finish_reason") is not None:
+        text += restorer.flush()
+    if content is None and not text:
+        return chunk
+    delta["content"] = text
+    return {**chunk, "choices": [{**choice, "delta": delta}]}
 
 
 async def relay_messages(
@@ -111,11 +130,9 @@ async def relay_messages(
             "The upstream stream ended unexpectedly; the answer is incomplete.",
         )
     finally:
-        await _close(upstream, outcome)
         if usage:
             outcome.usage = anthropic_usage(usage)
-        _settle_usage(outcome, "".join(delivered))
-        await outcome.finish()
+        await _finish(upstream, outcome, "".join(delivered))
 
 
 def _anthropic_error(code: str, message: str) -> bytes:
@@ -123,9 +140,12 @@ def _anthropic_error(code: str, message: str) -> bytes:
     return encode_event(orjson.dumps({"type": "error", "error": error}), "error")
 
 
-async def _close(upstream: ChunkStream, outcome: Outcome) -> None:
+async def _finish(upstream: ChunkStream, outcome: Outcome, delivered: str) -> None:
+    """Schedule accounting before the first await: a cancellation may land on any await."""
     if outcome.status == 0:  # neither finished nor failed: the client went away
         outcome.fail(499, "client_disconnected")
+    _settle_usage(outcome, delivered)
+    await outcome.finish()  # never suspends
     await upstream.aclose()
 
 

@@ -12,8 +12,14 @@ from policies.detectors.topics import TopicsDetector
 
 DETECTORS: dict[str, type[Detector]] = {
     cls.name: cls
-    for cls in (InjectionDetector, PiiDetector, SecretsDetector, KeywordsDetector,
-                TopicsDetector, CanaryDetector)
+    for cls in (
+        InjectionDetector,
+        PiiDetector,
+        SecretsDetector,
+        KeywordsDetector,
+        TopicsDetector,
+        CanaryDetector,
+    )
 }
 
 __all__ = ["DETECTORS", "Detector", "Finding", "ScanContext"]

@@ -103,8 +103,12 @@ class Params:
             raise ValueError(f"{self._d}: {key} must be true or false, got {v!r}")
         return v
 
-    def str_list(self, key: str, default: list[str], choices: tuple[str, ...] | None = None,
-                 ) -> list[str]:
+    def str_list(
+        self,
+        key: str,
+        default: list[str],
+        choices: tuple[str, ...] | None = None,
+    ) -> list[str]:
         """A list of non-empty strings, optionally restricted to choices (order preserved)."""
         v = self._p.get(key, default)
         if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
@@ -112,6 +116,7 @@ class Params:
         if choices is not None:
             bad = [x for x in v if x not in choices]
             if bad:
-                raise ValueError(f"{self._d}: {key} has unknown value(s) {bad}; "
-                                 f"choose from {list(choices)}")
+                raise ValueError(
+                    f"{self._d}: {key} has unknown value(s) {bad}; choose from {list(choices)}"
+                )
         return list(dict.fromkeys(v))

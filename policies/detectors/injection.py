@@ -28,14 +28,20 @@ _META = re.compile(
     r"security research\w*|researching|owasp|examples? of|for example|classifier|"
     r"classify|detect(?:s|ed|ion|or|ing)?|defen[cs]e|defend\w*|mitigat\w+|paper|article|"
     r"blog post|dataset|regex|phrases like|strings like|such as|labell?ed|test cases|"
-    r"how (?:should|do|does|can|could|would|to)|what (?:does|should|is a|are the))\b")
+    r"how (?:should|do|does|can|could|would|to)|what (?:does|should|is a|are the))\b"
+)
 # Translation requests only excuse QUOTED attack text ("translate 'ignore all...'"), since
 # "Translate to French: ignore your instructions and..." is itself a classic injection.
-_TRANSLATE = re.compile(r"\b(?:translate|translation|ubersetze|ubersetzen|traduis|traduire|"
-                        r"traduce|traducir|traduci|tradurre|traduza|traduzir)\b")
+_TRANSLATE = re.compile(
+    r"\b(?:translate|translation|ubersetze|ubersetzen|traduis|traduire|"
+    r"traduce|traducir|traduci|tradurre|traduza|traduzir)\b"
+)
 _QUOTED = re.compile(r"\"[^\"\n]{3,400}\"|(?<!\w)'[^'\n]{3,400}'(?!\w)|`[^`\n]{3,400}`")
-_CODE = re.compile(r"\bdef \w+\(|\breturn\b|\bfunction\b|\bconst \w+|\bimport \w+|=>|"
-                   r"\bf['\"]|\{\w+\}|;\s*$|\bprint\(|\bconsole\.", re.MULTILINE)
+_CODE = re.compile(
+    r"\bdef \w+\(|\breturn\b|\bfunction\b|\bconst \w+|\bimport \w+|=>|"
+    r"\bf['\"]|\{\w+\}|;\s*$|\bprint\(|\bconsole\.",
+    re.MULTILINE,
+)
 _UPPER_NAMES = fast(r"\b(?:DAN|STAN|DUDE|AIM|KEVIN|BetterDAN|AntiGPT)\b")
 _SEVERITY_BY_TYPE = {"delimiter_injection": "medium"}
 _UPPER_SIGNAL = Signal("upper_name", "roleplay_jailbreak", re.compile("$^"), lambda _m: 0.4)
@@ -68,8 +74,11 @@ class InjectionDetector(Detector):
         self.max_scan_chars = p.integer("max_scan_chars", 200_000, 100, 10_000_000)
         self.decode_payloads = p.boolean("decode_payloads", True)
         _scanner()
-        super().__init__(threshold=self.threshold, max_scan_chars=self.max_scan_chars,
-                         decode_payloads=self.decode_payloads)
+        super().__init__(
+            threshold=self.threshold,
+            max_scan_chars=self.max_scan_chars,
+            decode_payloads=self.decode_payloads,
+        )
 
     def score_text(self, text: str) -> float:
         """Combined injection score of a text in 0..1 (no threshold applied)."""
@@ -83,9 +92,14 @@ class InjectionDetector(Detector):
             return []
         sev = "critical" if score >= 0.9 else "high"
         out = {
-            Finding(self.name, h.type, h.start, h.end,
-                    _SEVERITY_BY_TYPE.get(h.type, sev) if score < 0.8 else sev,
-                    round(score, 4))
+            Finding(
+                self.name,
+                h.type,
+                h.start,
+                h.end,
+                _SEVERITY_BY_TYPE.get(h.type, sev) if score < 0.8 else sev,
+                round(score, 4),
+            )
             for h in contributing
         }
         return sorted(out, key=lambda f: (f.start, f.end, f.type))
@@ -101,9 +115,14 @@ class InjectionDetector(Detector):
         spaced = norm.despaced_view
         views = [(norm.folded_view, found)]
         if spaced.changed:
-            views.append((spaced, scanner.scan(spaced.text, _regions(spaced.changed,
-                                                                        len(spaced.text)),
-                                               loose=True)))
+            views.append(
+                (
+                    spaced,
+                    scanner.scan(
+                        spaced.text, _regions(spaced.changed, len(spaced.text)), loose=True
+                    ),
+                )
+            )
         hits: list[_Hit] = []
         damp: _Damper | None = None
         for view, matches in views:
@@ -116,8 +135,9 @@ class InjectionDetector(Detector):
         for m in _UPPER_NAMES.finditer(norm.text):
             s, e = norm.to_original(m.start(), m.end())
             damp = damp or _Damper(norm)
-            hits.append(_Hit("upper_name", "roleplay_jailbreak", s, e,
-                             damp.apply(_UPPER_SIGNAL, s, e, 0.4)))
+            hits.append(
+                _Hit("upper_name", "roleplay_jailbreak", s, e, damp.apply(_UPPER_SIGNAL, s, e, 0.4))
+            )
         if self.decode_payloads and depth == 0:
             hits += self._decoded_hits(text, ctx)
         return hits
@@ -128,8 +148,9 @@ class InjectionDetector(Detector):
         for run in runs:
             inner, _ = _combine(self._hits(run.text, depth=1))
             if inner >= 0.4:  # Hiding instructions in an encoding is itself suspicious.
-                out.append(_Hit("encoded", "encoded_payload", run.start, run.end,
-                                min(0.95, inner + 0.2)))
+                out.append(
+                    _Hit("encoded", "encoded_payload", run.start, run.end, min(0.95, inner + 0.2))
+                )
         return out
 
 
@@ -137,8 +158,11 @@ def _key(phrase_text: str) -> str:
     return re.sub(r"[\W_]+", "", phrase_text)
 
 
-def _regions(changed: tuple[tuple[int, int], ...], n: int, pad: int = 300,
-             ) -> list[tuple[int, int]]:
+def _regions(
+    changed: tuple[tuple[int, int], ...],
+    n: int,
+    pad: int = 300,
+) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for s, e in changed:
         lo, hi = max(0, s - pad), min(n, e + pad)
@@ -171,8 +195,12 @@ class _Scanner:
             self.lookup[key] = tuple(signals[i] for i in sorted(idx))
         self.anchor_rx = compile_re2(r"\b" + alt(phrases) + r"\b", "injection anchors")
 
-    def scan(self, text: str, regions: list[tuple[int, int]] | None, loose: bool,
-             ) -> list[tuple[Signal, re.Match[str]]]:
+    def scan(
+        self,
+        text: str,
+        regions: list[tuple[int, int]] | None,
+        loose: bool,
+    ) -> list[tuple[Signal, re.Match[str]]]:
         out: dict[tuple[str, int, int], tuple[Signal, re.Match[str]]] = {}
         n = len(text)
         full = [s for s in self.full if any(p in text for p in s.prefilter)]
@@ -184,8 +212,11 @@ class _Scanner:
                         m = sig.regex.match(text, a.start(), min(n, a.end() + sig.fwd))
                         found = [m] if m else []
                     else:
-                        found = list(sig.regex.finditer(text, max(0, a.start() - sig.back),
-                                                        min(n, a.end() + sig.fwd)))
+                        found = list(
+                            sig.regex.finditer(
+                                text, max(0, a.start() - sig.back), min(n, a.end() + sig.fwd)
+                            )
+                        )
                     for m in found:
                         out.setdefault((sig.id, m.start(), m.end()), (sig, m))
             for sig in full:
@@ -213,8 +244,11 @@ class _Damper:
         self.meta = _META.search(folded) is not None
         self.translate = not self.meta and _TRANSLATE.search(folded) is not None
         # Quote spans in ORIGINAL coordinates so hits from every view can be checked.
-        self.quotes = ([norm.folded_to_original(*m.span()) for m in _QUOTED.finditer(folded)]
-                       if self.meta or self.translate else [])
+        self.quotes = (
+            [norm.folded_to_original(*m.span()) for m in _QUOTED.finditer(folded)]
+            if self.meta or self.translate
+            else []
+        )
         self.code = _CODE.search(folded) is not None
 
     def quoted(self, end: int) -> bool:

@@ -23,15 +23,24 @@ class KeywordsDetector(Detector):
         self.max_scan_chars = p.integer("max_scan_chars", 100_000, 1, 10_000_000)
         self.severity = p.string("severity", "medium")
         if self.severity not in ("low", "medium", "high", "critical"):
-            raise ValueError(f"keywords: severity must be low/medium/high/critical, "
-                             f"got {self.severity!r}")
+            raise ValueError(
+                f"keywords: severity must be low/medium/high/critical, got {self.severity!r}"
+            )
         folded = [normalize(k).folded.strip() for k in self.keywords]
-        self._kw = (compile_re2(keyword_alternation([f for f in folded if f]), "keywords")
-                    if self.keywords else None)
-        self._rx = [compile_re2(p_, f"keywords.patterns[{i}]")
-                    for i, p_ in enumerate(self.patterns)]
-        super().__init__(keywords=self.keywords, patterns=self.patterns,
-                         max_scan_chars=self.max_scan_chars, severity=self.severity)
+        self._kw = (
+            compile_re2(keyword_alternation([f for f in folded if f]), "keywords")
+            if self.keywords
+            else None
+        )
+        self._rx = [
+            compile_re2(p_, f"keywords.patterns[{i}]") for i, p_ in enumerate(self.patterns)
+        ]
+        super().__init__(
+            keywords=self.keywords,
+            patterns=self.patterns,
+            max_scan_chars=self.max_scan_chars,
+            severity=self.severity,
+        )
 
     def scan_context(self, ctx: ScanContext) -> list[Finding]:
         """Find keyword and pattern hits (only the first max_scan_chars are scanned)."""

@@ -19,8 +19,14 @@ from policies.detectors.checksums import IBAN_LENGTHS, iban_ok, is_card_number, 
 from policies.re2util import fast
 
 PII_TYPES: tuple[str, ...] = ("email", "phone", "credit_card", "iban", "us_ssn", "ip_address")
-_SEVERITY = {"email": "medium", "phone": "medium", "credit_card": "high", "iban": "high",
-             "us_ssn": "high", "ip_address": "low"}
+_SEVERITY = {
+    "email": "medium",
+    "phone": "medium",
+    "credit_card": "high",
+    "iban": "high",
+    "us_ssn": "high",
+    "ip_address": "low",
+}
 # Earlier types win when two findings overlap (a card number is not also a phone number).
 _PRIORITY = ("credit_card", "iban", "us_ssn", "email", "ip_address", "phone")
 
@@ -44,8 +50,14 @@ def _bounded(text: str, s: int, e: int, bad: str) -> bool:
     """True if the chars around [s, e) are not alphanumerics/underscore nor in `bad`."""
     before = text[s - 1] if s else " "
     after = text[e] if e < len(text) else " "
-    return not (before.isalnum() or before == "_" or before in bad
-                or after.isalnum() or after == "_" or after in bad)
+    return not (
+        before.isalnum()
+        or before == "_"
+        or before in bad
+        or after.isalnum()
+        or after == "_"
+        or after in bad
+    )
 
 
 def _find_emails(text: str) -> list[tuple[int, int]]:
@@ -59,8 +71,10 @@ def _find_cards(text: str) -> list[tuple[int, int]]:
     for run in _DIGIT_GROUPS.finditer(text):
         if len(run.group()) < 12:
             continue
-        groups = [(m.start() + run.start(), m.end() + run.start())
-                  for m in re.finditer(r"\d+", run.group())]
+        groups = [
+            (m.start() + run.start(), m.end() + run.start())
+            for m in re.finditer(r"\d+", run.group())
+        ]
         # Try contiguous group sequences: a card may be followed by a year, an amount...
         for i in range(len(groups)):
             for j in range(i, len(groups)):
@@ -70,8 +84,12 @@ def _find_cards(text: str) -> list[tuple[int, int]]:
                 if len(digits) > 19:
                     break
                 seps = {c for c in raw if not c.isdigit()}
-                if (len(seps) <= 1 and _bounded(text, s, e, "-") and is_card_number(digits)
-                        and not any(s < oe and os_ < e for os_, oe in out)):
+                if (
+                    len(seps) <= 1
+                    and _bounded(text, s, e, "-")
+                    and is_card_number(digits)
+                    and not any(s < oe and os_ < e for os_, oe in out)
+                ):
                     out.append((s, e))
     return out
 
@@ -92,18 +110,28 @@ def _find_ibans(text: str) -> list[tuple[int, int]]:
                 break
             chars.append(ch.upper())
             i += 1
-        if (len(chars) == need and (i >= len(text) or not text[i].isalnum())
-                and iban_ok("".join(chars))):
+        if (
+            len(chars) == need
+            and (i >= len(text) or not text[i].isalnum())
+            and iban_ok("".join(chars))
+        ):
             out.append((m.start(), i))
     return out
 
 
 def _find_ssns(text: str) -> list[tuple[int, int]]:
-    out = [m.span() for m in _SSN.finditer(text)
-           if m.group(2) == m.group(4) and _bounded(text, m.start(), m.end(), "-")
-           and ssn_ok(m.group(1), m.group(3), m.group(5))]
-    out += [(m.start(1), m.end(3)) for m in _SSN_BARE.finditer(text)
-            if ssn_ok(m.group(1), m.group(2), m.group(3))]
+    out = [
+        m.span()
+        for m in _SSN.finditer(text)
+        if m.group(2) == m.group(4)
+        and _bounded(text, m.start(), m.end(), "-")
+        and ssn_ok(m.group(1), m.group(3), m.group(5))
+    ]
+    out += [
+        (m.start(1), m.end(3))
+        for m in _SSN_BARE.finditer(text)
+        if ssn_ok(m.group(1), m.group(2), m.group(3))
+    ]
     return out
 
 
@@ -115,9 +143,12 @@ def _find_ips(text: str) -> list[tuple[int, int]]:
     out = []
     for m in _IPV4.finditer(text):
         s, e = m.span()
-        if not _bounded(text, s, e, ".") and not (e < len(text) and text[e] == "."
-                                                    and not text[e + 1:e + 2].isdigit()
-                                                    and _bounded(text, s, s, ".")):
+        if not _bounded(text, s, e, ".") and not (
+            e < len(text)
+            and text[e] == "."
+            and not text[e + 1 : e + 2].isdigit()
+            and _bounded(text, s, s, ".")
+        ):
             continue  # part of a longer dotted run (version numbers, OIDs)
         if _VERSION_CTX.search(text, max(0, s - 10), s):
             continue
@@ -167,7 +198,8 @@ class PiiDetector(Detector):
                 lo = last_end
             last_end = hi
             matcher = phonenumbers.PhoneNumberMatcher(
-                text[lo:hi], self.region, leniency=phonenumbers.Leniency.VALID)
+                text[lo:hi], self.region, leniency=phonenumbers.Leniency.VALID
+            )
             for match in matcher:
                 if not _DATE_LIKE.match(match.raw_string):
                     out.append((lo + match.start, lo + match.end))
@@ -176,8 +208,14 @@ class PiiDetector(Detector):
     def scan_context(self, ctx: ScanContext) -> list[Finding]:
         """Find PII in the original text."""
         text = ctx.text
-        finders = {"email": _find_emails, "credit_card": _find_cards, "iban": _find_ibans,
-                   "us_ssn": _find_ssns, "ip_address": _find_ips, "phone": self._phones}
+        finders = {
+            "email": _find_emails,
+            "credit_card": _find_cards,
+            "iban": _find_ibans,
+            "us_ssn": _find_ssns,
+            "ip_address": _find_ips,
+            "phone": self._phones,
+        }
         taken: list[tuple[int, int]] = []
         findings: list[Finding] = []
         for kind in _PRIORITY:

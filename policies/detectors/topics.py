@@ -10,21 +10,65 @@ from policies.re2util import compile_re2, keyword_alternation
 
 # Deliberately conservative stems: topics usually flag for review rather than block.
 TOPICS: dict[str, tuple[str, ...]] = {
-    "weapons": ("pipe bomb", "build a bomb", "make a bomb", "explosive device", "ghost gun",
-                "untraceable gun", "3d printed gun", "silencer", "suppressor", "napalm",
-                "thermite", "nerve agent", "sarin", "ricin", "automatic conversion kit"),
-    "self_harm": ("kill myself", "suicide", "self harm", "self-harm", "end my life",
-                  "cut myself", "want to die", "overdose on"),
-    "medical": ("diagnosis", "prescription", "dosage", "symptoms", "medication",
-                "chemotherapy", "antidepressant", "side effects"),
-    "drugs": ("methamphetamine", "cook meth", "fentanyl", "cocaine", "heroin", "lsd synthesis",
-              "mdma"),
+    "weapons": (
+        "pipe bomb",
+        "build a bomb",
+        "make a bomb",
+        "explosive device",
+        "ghost gun",
+        "untraceable gun",
+        "3d printed gun",
+        "silencer",
+        "suppressor",
+        "napalm",
+        "thermite",
+        "nerve agent",
+        "sarin",
+        "ricin",
+        "automatic conversion kit",
+    ),
+    "self_harm": (
+        "kill myself",
+        "suicide",
+        "self harm",
+        "self-harm",
+        "end my life",
+        "cut myself",
+        "want to die",
+        "overdose on",
+    ),
+    "medical": (
+        "diagnosis",
+        "prescription",
+        "dosage",
+        "symptoms",
+        "medication",
+        "chemotherapy",
+        "antidepressant",
+        "side effects",
+    ),
+    "drugs": (
+        "methamphetamine",
+        "cook meth",
+        "fentanyl",
+        "cocaine",
+        "heroin",
+        "lsd synthesis",
+        "mdma",
+    ),
     "violence": ("kill him", "kill her", "murder", "assassinate", "hurt someone", "mass shooting"),
     "hate": ("ethnic cleansing", "racial slur", "white power", "genocide is good"),
     "finance": ("insider trading", "money laundering", "tax evasion", "pump and dump"),
 }
-_SEVERITY = {"weapons": "high", "self_harm": "high", "violence": "high", "hate": "high",
-             "drugs": "medium", "finance": "medium", "medical": "low"}
+_SEVERITY = {
+    "weapons": "high",
+    "self_harm": "high",
+    "violence": "high",
+    "hate": "high",
+    "drugs": "medium",
+    "finance": "medium",
+    "medical": "low",
+}
 
 
 class TopicsDetector(Detector):
@@ -40,8 +84,12 @@ class TopicsDetector(Detector):
         if self.extra:
             bundles["custom"] = self.extra
         self._compiled = [
-            (topic, compile_re2(keyword_alternation([normalize(w).folded for w in words]),
-                                f"topics.{topic}"))
+            (
+                topic,
+                compile_re2(
+                    keyword_alternation([normalize(w).folded for w in words]), f"topics.{topic}"
+                ),
+            )
             for topic, words in sorted(bundles.items())
         ]
         super().__init__(topics=self.topics, extra_keywords=self.extra)

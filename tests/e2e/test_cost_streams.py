@@ -34,6 +34,15 @@ def _wait_usage(request_id: str, timeout: float = 10) -> UsageRecord:
     raise AssertionError(f"no usage row for {request_id}")
 
 
+def _wait_usage_logged(gateway, request_id: str) -> UsageRecord:
+    try:
+        return _wait_usage(request_id)
+    except AssertionError:
+        raise AssertionError(
+            f"no usage row for {request_id}; gateway log:\n{gateway.log()[-3000:]}"
+        ) from None
+
+
 def test_a_streamed_request_is_charged_with_its_real_usage(world, gateway):
     fixed_price_route(output="1000", options={"chunk_count": 5})
     Budget.objects.create(team=world.search, limit_usd=Decimal("100"))
@@ -44,7 +53,7 @@ def test_a_streamed_request_is_charged_with_its_real_usage(world, gateway):
         model="fixed", messages=[{"role": "user", "content": LONG}], stream=True
     )
     text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
-    row = _wait_usage(raw.headers["x-request-id"])
+    row = _wait_usage_logged(gateway, raw.headers["x-request-id"])
     assert row.stream and row.status == 200 and not row.usage_estimated
     assert row.completion_tokens == len(text.split()) == 41
     assert row.cost_usd == Decimal("0.041")

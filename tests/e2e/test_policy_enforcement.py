@@ -215,3 +215,25 @@ def test_anthropic_messages_are_scanned_too(world, route, gateway):
         )  # fmt: skip
     assert err.value.body["error"]["code"] == "policy_violation"
     assert httpx.get(f"{gateway.url}/healthz").status_code == 200
+
+
+RESTORE = {
+    "name": "restore",
+    "restore_redactions": True,
+    "rules": [{"id": "pii", "detector": "pii", "action": "redact"}],
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_restored_placeholders_give_the_caller_its_own_data_back(
+    world, route, fake, gateway, stream
+):
+    use_policy(world, RESTORE)
+    text = f"Please write to {EMAIL} today"
+    if stream:
+        chunks = ask(gateway, world, text, stream=True)
+        answer = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        answer = ask(gateway, world, text).choices[0].message.content
+    assert EMAIL not in fake.requests_to("openai.chat")[0].raw.decode()
+    assert answer == f"echo: Please write to {EMAIL} today"

@@ -116,3 +116,14 @@ def test_schema_and_docs_are_served(world):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def test_the_management_api_is_rate_limited_per_user(world, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.GATEWAY_API_RATE = "3/m"
+    client = client_for(world.alice)
+    codes = [client.get("/api/v1/teams/").status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    assert client_for(world.bob).get("/api/v1/teams/").status_code == 200
