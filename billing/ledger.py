@@ -79,7 +79,8 @@ async def _period_id(rule: BudgetRule, time_zone: str, now: datetime) -> int:
 
 
 def _values(held: list[tuple[int, BudgetRule]]) -> tuple[str, dict[str, Any]]:
-    rows, params = [], {}
+    rows: list[str] = []
+    params: dict[str, Any] = {}
     for i, (pid, rule) in enumerate(held):
         rows.append(f"(%(p{i})s::bigint, %(b{i})s::bigint, %(l{i})s::numeric, %(t{i})s::bigint)")
         params |= {f"p{i}": pid, f"b{i}": rule.id, f"l{i}": rule.limit_usd if rule.hard else None,

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from tenants.models import ApiKey, ConfigModel, ConfigQuerySet, Organization, Team
 
-MONEY = {"max_digits": 20, "decimal_places": 10}
+MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 10}
 
 
 class Scope(models.TextChoices):
@@ -49,9 +49,9 @@ class ScopedModel(ConfigModel):
 
     @property
     def owner_org_id(self) -> int:
-        if self.key_id:
+        if self.key is not None:
             return int(self.key.team.org_id)
-        if self.team_id:
+        if self.team is not None:
             return int(self.team.org_id)
         return int(self.org_id)  # type: ignore[arg-type]
 

@@ -51,7 +51,7 @@ class ScopedViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     model: Any = None
 
     def get_queryset(self) -> QuerySet[Any]:
-        qs = self.model.objects.select_related("team", "key__team").order_by("id")
+        qs: QuerySet[Any] = self.model.objects.select_related("team", "key__team").order_by("id")
         if is_platform_admin(self.request):
             return qs
         if membership_of(self.request.user) is None:

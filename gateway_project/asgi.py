@@ -48,4 +48,4 @@ async def application(scope: dict[str, Any], receive: Receive, send: Send) -> No
     elif scope["type"] == "http" and scope["path"] == "/metrics":
         await health.metrics_endpoint(scope, send)
     else:
-        await django_application(scope, receive, send)
+        await django_application(scope, receive, send)  # type: ignore[arg-type]

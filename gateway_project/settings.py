@@ -119,7 +119,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": _sqlite_path,
+            "NAME": str(_sqlite_path),
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
             # A file, not :memory:, so gateway server processes started by tests share it.
             "TEST": {"NAME": str(_sqlite_path.with_suffix(".test.sqlite3"))},

@@ -13,7 +13,7 @@ class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
     model = PolicyVersion
     extra = 0
     fields = ["number", "version", "note", "created_by", "created_at"]
-    readonly_fields = fields
+    readonly_fields = ["number", "version", "note", "created_by", "created_at"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:

@@ -10,7 +10,7 @@ from tenants.models import Organization
 
 
 def _named(org: Organization, name: str, path: str) -> Policy:
-    policy = Policy.objects.filter(org=org, name=name).first()
+    policy: Policy | None = Policy.objects.filter(org=org, name=name).first()
     policy = policy or Policy.objects.filter(org__isnull=True, name=name).first()
     if policy is None:
         raise ConfigError(path, f"unknown policy or preset {name!r}")

@@ -46,7 +46,7 @@ class PolicyViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     def get_permissions(self) -> list[Any]:
         if self.action in ("evaluate", "replay"):  # read-only computations: any member
             return [permissions.IsAuthenticated(), PlatformPoliciesReadOnly()]
-        return super().get_permissions()
+        return list(super().get_permissions())
 
     def get_queryset(self) -> QuerySet[Any]:
         qs = Policy.objects.select_related("current__created_by").order_by("org_id", "name")

@@ -46,7 +46,8 @@ class DeploymentSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         if request is not None:
             from tenants.scoping import org_of
 
-            fields["provider"].queryset = ProviderCredential.objects.visible_to(org_of(request))
+            provider: Any = fields["provider"]
+            provider.queryset = ProviderCredential.objects.visible_to(org_of(request))
         return fields
 
 

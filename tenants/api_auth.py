@@ -32,7 +32,7 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-class PersonalTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class PersonalTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """Describes personal tokens in the OpenAPI schema."""
 
     target_class = "tenants.api_auth.PersonalTokenAuthentication"

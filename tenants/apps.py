@@ -12,9 +12,8 @@ class TenantsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed
 
-        from tenants import checks  # noqa: F401  (registers the deployment checks)
-
         from proxy.models import ModelRoute  # noqa: F401  (ensures the through models exist)
+        from tenants import checks  # noqa: F401  (registers the deployment checks)
         from tenants.models import ApiKey, Team
 
         # Allowed-model lists change through M2M managers, which bypass save(); the only thing

@@ -124,7 +124,8 @@ def _effective_policy(team: object) -> CompiledPolicy | None:
         policy = Policy.objects.select_related("current").filter(org=None, name=name).first()
     if policy is None or policy.current is None:
         return None
-    return policy.current.compiled()
+    compiled: CompiledPolicy = policy.current.compiled()
+    return compiled
 
 
 def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:

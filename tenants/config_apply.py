@@ -111,7 +111,7 @@ def _apply_models(config: ConfigFile, changes: list[str]) -> None:
                 changes.append(f"update model {spec.name}: description")
             current = list(route.deployments.order_by("priority", "id").values(*fields))
         if current != wanted:
-            route.deployments.all().delete()
+            Deployment.objects.filter(route=route).delete()
             Deployment.objects.bulk_create(Deployment(route=route, **row) for row in wanted)
             bump_config_epoch()  # bulk_create bypasses save()
             if current:

@@ -224,12 +224,16 @@ def parse_config(data: object) -> ConfigFile:
 
 
 def _check_unique(config: ConfigFile) -> None:
-    for section, items in (("providers", config.providers), ("models", config.models)):
+    named: tuple[tuple[str, list[str]], ...] = (
+        ("providers", [p.name for p in config.providers]),
+        ("models", [m.name for m in config.models]),
+    )
+    for section, names in named:
         seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.name in seen:
-                raise ConfigError(f"{section}[{i}].name", f"duplicate name {item.name!r}")
-            seen.add(item.name)
+        for i, name in enumerate(names):
+            if name in seen:
+                raise ConfigError(f"{section}[{i}].name", f"duplicate name {name!r}")
+            seen.add(name)
     slugs: set[str] = set()
     for i, org in enumerate(config.organizations):
         if org.slug in slugs:

@@ -128,7 +128,7 @@ class ApiKeyQuerySet(ConfigQuerySet):
         lookup_id = keys.lookup_id_of(plaintext)
         if lookup_id is None:
             return None
-        key = self.select_related("team__org").filter(lookup_id=lookup_id).first()
+        key: ApiKey | None = self.select_related("team__org").filter(lookup_id=lookup_id).first()
         if key is None or not keys.matches(plaintext, key.key_hash):
             return None
         return key

@@ -18,7 +18,9 @@ def _caller(group: str, request: HttpRequest) -> str:
         return f"user:{user.pk}"
     # Anonymous callers: the address plus a digest of what they presented (never the token).
     auth = request.META.get("HTTP_AUTHORIZATION", "")
-    return f"ip:{request.META.get('REMOTE_ADDR', '')}:{hashlib.sha256(auth.encode()).hexdigest()[:12]}"
+    return (
+        f"ip:{request.META.get('REMOTE_ADDR', '')}:{hashlib.sha256(auth.encode()).hexdigest()[:12]}"
+    )
 
 
 class ManagementApiThrottle(BaseThrottle):

@@ -46,7 +46,7 @@ def _org_queryset(request: Request) -> QuerySet[Any]:
     if is_platform_admin(request):
         return Organization.objects.order_by("id")
     org = org_of(request)
-    return Organization.objects.filter(pk=org.pk if org else None)
+    return Organization.objects.filter(pk=org.pk) if org else Organization.objects.none()
 
 
 def _check_team(request: Request, team: Team) -> None:
@@ -190,7 +190,8 @@ class PersonalTokenViewSet(
     def get_queryset(self) -> QuerySet[Any]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return PersonalToken.objects.none()
-        return PersonalToken.objects.filter(user=self.request.user, revoked_at__isnull=True)
+        user: Any = self.request.user  # authenticated: IsAuthenticated runs first
+        return PersonalToken.objects.filter(user=user, revoked_at__isnull=True)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)

@@ -31,10 +31,8 @@ def _record(world, n, when, **extra):
 def traffic(world):
     world.acme.time_zone = "Asia/Kolkata"
     world.acme.save()
-    n = 0
     # Around the local month boundary: 20 minutes before and after 00:00 IST on April 1st.
-    for minutes in range(-20, 21, 2):
-        n += 1
+    for n, minutes in enumerate(range(-20, 21, 2), start=1):
         extra = {"status": 400, "error_code": "policy_violation"} if n % 5 == 0 else {}
         _record(world, n, KOLKATA_MIDNIGHT + timedelta(minutes=minutes), **extra)
     return world
