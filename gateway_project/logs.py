@@ -149,6 +149,9 @@ def logging_config(fmt: str, level: str) -> dict[str, Any]:
             # uvicorn.access: `--no-access-log` must keep it quiet (the gateway logs /v1 itself).
             "uvicorn": {**own, "level": level},
             "uvicorn.error": {"level": level},
+            # One INFO line per upstream call otherwise; the access line already says it all.
+            "httpx": {"level": "WARNING"},
+            "httpx2": {"level": "WARNING"},
         },
     }
 
