@@ -25,7 +25,7 @@ install: $(STAMP)
 	@echo "wrote .env with fresh local secrets"
 
 run: install .env
-	set -a; source .env; set +a; \
+	set -a; source .env; set +a; export SITE_URL=http://$(HOST):$(PORT); \
 	$(BIN)/python manage.py migrate --noinput -v0 && \
 	$(BIN)/python manage.py bootstrap_demo && \
 	exec $(BIN)/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -27,9 +28,9 @@ class Command(BaseCommand):
             self._mock_route()
             password = self._admin(org)
             plaintext = self._key(team)
-        base = "http://127.0.0.1:8000"
+        base = settings.SITE_URL.rstrip("/")
         if password:
-            self.stdout.write(f"Admin login: {USERNAME} / {password}  ({base}/admin/)")
+            self.stdout.write(f"Admin login: {USERNAME} / {password}  (web UI: {base}/login/)")
         else:
             self.stdout.write(
                 f"Admin login {USERNAME!r} exists; reset it with "
