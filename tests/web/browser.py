@@ -30,8 +30,10 @@ def ensure_chromium() -> str | None:
     return None if os.path.exists(CHROMIUM) else "apt-get installed no /usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Any:
+    # Module scope, not session: Playwright's sync API keeps an event loop running in the main
+    # thread while it is open, which breaks every asyncio test that would run after it.
     reason = ensure_chromium()
     if reason:
         print(f"skipping browser tests: {reason}")
