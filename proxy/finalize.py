@@ -67,15 +67,12 @@ def _observe(outcome: Outcome, amount: Decimal) -> None:
 async def _release_limits(outcome: Outcome) -> None:
     if not outcome.limit_specs or outcome.rate is None or not outcome.rate.allowed:
         return
-    limiter = outcome.state.limiter()
-    await limiter.release(outcome.limit_specs, request_id=outcome.request_id)
-    if outcome.usage is not None:
-        await limiter.settle_tokens(
-            outcome.limit_specs,
-            request_id=outcome.request_id,
-            estimated_tokens=outcome.estimated_tokens,
-            actual_tokens=outcome.usage.total_tokens,
-        )
+    await outcome.state.limiter().finish(
+        outcome.limit_specs,
+        request_id=outcome.request_id,
+        estimated_tokens=outcome.estimated_tokens,
+        actual_tokens=outcome.usage.total_tokens if outcome.usage is not None else None,
+    )
 
 
 def _amounts(outcome: Outcome) -> tuple[Usage, Decimal]:

@@ -100,6 +100,24 @@ class MemoryRateLimiter:
                 if log is not None:
                     log.leases.pop(request_id, None)
 
+    async def finish(
+        self,
+        specs: Sequence[LimitSpec],
+        *,
+        request_id: str,
+        estimated_tokens: int,
+        actual_tokens: int | None,
+    ) -> None:
+        """Release the lease and settle tokens (same interface as the Redis limiter)."""
+        await self.release(specs, request_id=request_id)
+        if actual_tokens is not None:
+            await self.settle_tokens(
+                specs,
+                request_id=request_id,
+                estimated_tokens=estimated_tokens,
+                actual_tokens=actual_tokens,
+            )
+
     async def settle_tokens(
         self,
         specs: Sequence[LimitSpec],

@@ -10,6 +10,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
+from redis.exceptions import NoScriptError
 
 from billing.ratelimits import lua
 from billing.ratelimits.core import (
@@ -147,10 +148,11 @@ class RedisRateLimiter:
         """Free the concurrency lease; never raises (an unreleased lease expires by TTL)."""
         # The lease may have been taken locally during an outage; deleting is always safe.
         await self._local.release(specs, request_id=request_id)
-        if not specs or not self._health.should_try():
-            return
+        leased = [s for s in specs if s.max_parallel is not None]
+        if not leased or not self._health.should_try():
+            return  # only scopes with a concurrency limit take leases
         pipe = self._redis.pipeline(transaction=False)  # one round trip for all scopes
-        for spec in specs:
+        for spec in leased:
             pipe.zrem(self._key(spec, "lease"), request_id)
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -177,6 +179,55 @@ class RedisRateLimiter:
         settled = await self._run(self._settle_lua, keys, args)
         if settled is None and self._fail_mode is FailMode.LOCAL:
             await self._local.settle_tokens(
+                specs,
+                request_id=request_id,
+                estimated_tokens=estimated_tokens,
+                actual_tokens=actual_tokens,
+            )
+
+    async def finish(
+        self,
+        specs: Sequence[LimitSpec],
+        *,
+        request_id: str,
+        estimated_tokens: int,
+        actual_tokens: int | None,
+    ) -> None:
+        """Release the lease and settle tokens in one round trip (after every request)."""
+        leased = [s for s in specs if s.max_parallel is not None]
+        token_keys = [
+            self._key(s, kind) for s in specs if s.tpm is not None for kind in ("tok", "tokv")
+        ]
+        settle = actual_tokens is not None and bool(token_keys)
+        if not (leased and settle) or not self._health.should_try():
+            # One kind of work at most: the single-purpose calls are already one round trip.
+            await self.release(specs, request_id=request_id)
+            if actual_tokens is not None:
+                await self.settle_tokens(
+                    specs,
+                    request_id=request_id,
+                    estimated_tokens=estimated_tokens,
+                    actual_tokens=actual_tokens,
+                )
+            return
+        assert actual_tokens is not None
+        validate(specs, min(estimated_tokens, actual_tokens), request_id)
+        await self._local.release(specs, request_id=request_id)
+        pipe = self._redis.pipeline(transaction=False)
+        for spec in leased:
+            pipe.zrem(self._key(spec, "lease"), request_id)
+        args = [str(v) for v in (self._window_us, request_id, estimated_tokens, actual_tokens)]
+        # A raw EVALSHA: registering the script on the pipeline would add a SCRIPT EXISTS trip.
+        pipe.evalsha(self._settle_lua.sha, len(token_keys), *token_keys, *args)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                results = await pipe.execute(raise_on_error=False)
+        except _OUTAGE_ERRORS as exc:
+            self._health.failed(exc, self._fail_mode)
+            return
+        self._health.succeeded()
+        if isinstance(results[-1], NoScriptError):  # Redis restarted: load it and settle again
+            await self.settle_tokens(
                 specs,
                 request_id=request_id,
                 estimated_tokens=estimated_tokens,

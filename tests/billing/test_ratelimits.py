@@ -37,6 +37,15 @@ class Limiter(Protocol):
 
     async def release(self, specs: list[LimitSpec], *, request_id: str) -> None: ...
 
+    async def finish(
+        self,
+        specs: list[LimitSpec],
+        *,
+        request_id: str,
+        estimated_tokens: int,
+        actual_tokens: int | None,
+    ) -> None: ...
+
     async def settle_tokens(
         self,
         specs: list[LimitSpec],
@@ -481,3 +490,29 @@ async def test_backends_agree_on_a_mixed_sequence(
                 )
         traces.append(trace)
     assert traces[0] == traces[1]
+
+
+async def test_finish_releases_the_lease_and_settles_tokens_in_one_call(
+    make_limiter: MakeLimiter,
+) -> None:
+    limiter = make_limiter()
+    specs = [LimitSpec("team:finish", rpm=100, tpm=1000, max_parallel=1)]
+    first = await limiter.acquire(specs, request_id="f1", estimated_tokens=600)
+    assert first.allowed
+    blocked = await limiter.acquire(specs, request_id="f2", estimated_tokens=10)
+    assert not blocked.allowed and blocked.reason is LimitReason.CONCURRENCY
+    await limiter.finish(specs, request_id="f1", estimated_tokens=600, actual_tokens=100)
+    after = await limiter.acquire(specs, request_id="f3", estimated_tokens=800)
+    assert after.allowed  # the lease is free and 500 of the 600 reserved tokens came back
+
+
+async def test_finish_settles_in_the_pipelined_path_once_the_script_is_loaded(
+    make_limiter: MakeLimiter,
+) -> None:
+    limiter = make_limiter()
+    specs = [LimitSpec("team:finish2", tpm=1000, max_parallel=5)]
+    for i in range(3):  # the first call may load the script; later ones use the pipeline
+        assert (await limiter.acquire(specs, request_id=f"g{i}", estimated_tokens=300)).allowed
+        await limiter.finish(specs, request_id=f"g{i}", estimated_tokens=300, actual_tokens=10)
+    decision = await limiter.peek(specs)
+    assert decision.remaining_tokens == 1000 - 30

@@ -71,7 +71,8 @@ async def test_finalize_exports_the_span_for_an_unauthenticated_request(spans):
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_real_request_through_the_pipeline_produces_one_span(world, spans):
-    app = ProxyApp(GatewayState())
+    state = GatewayState()
+    app = ProxyApp(state)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
         response = await client.post(
@@ -79,6 +80,7 @@ async def test_a_real_request_through_the_pipeline_produces_one_span(world, span
             json={"model": "demo", "messages": [{"role": "user", "content": "hello there"}]},
             headers={"Authorization": f"Bearer {world.acme_key_plain}"},
         )
+    await state.aclose()  # accounting runs after the response: wait for it, as shutdown does
     # The pipeline's database work ran in asgiref's sync thread: hand its connection back.
     await sync_to_async(connections.close_all)()
     assert response.status_code == 200
