@@ -183,7 +183,7 @@ def start_gateway(cfg: GatewayConfig, workers: int, log_dir: Path) -> Server:
     cmd = [
         sys.executable, "-m", "uvicorn", "gateway_project.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--no-proxy-headers",
     ]  # fmt: skip
     env = {**cfg.env, "WEB_CONCURRENCY": str(workers)}
     server = _start(f"gateway-w{workers}", cmd, env, log_dir, "/healthz", port)

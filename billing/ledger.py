@@ -25,39 +25,50 @@ from billing.periods import period_bounds
 from billing.rules import BudgetRule
 from gateway_project.pgpool import get_pool
 
-_HOLD = (
-    "UPDATE billing_budgetperiod p SET reserved = p.reserved + %(amount)s,"
-    " tokens_reserved = p.tokens_reserved + %(tokens)s"
-    " FROM (VALUES {values}) AS v(id, budget_id, lim, tlim)"
-    " WHERE p.id = v.id AND p.budget_id = v.budget_id"
-    " AND (v.lim IS NULL OR p.spent + p.reserved + %(amount)s <= v.lim)"
-    " AND (v.tlim IS NULL OR p.tokens_spent + p.tokens_reserved + %(tokens)s <= v.tlim)"
-    " RETURNING p.id"
-)
-_LOCK = "SELECT id FROM billing_budgetperiod WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
-_SETTLE = """
-WITH r AS (
-  UPDATE billing_reservation res SET status = 'settled'
-  FROM (SELECT id, status AS old FROM billing_reservation
-        WHERE request_id = %(rid)s FOR UPDATE) o
-  WHERE res.id = o.id AND o.old <> 'settled'
-  RETURNING res.amount, res.tokens, o.old)
-UPDATE billing_budgetperiod p SET
-  spent = p.spent + %(cost)s, tokens_spent = p.tokens_spent + %(tokens)s,
-  reserved = p.reserved - CASE WHEN r.old = 'held' THEN r.amount ELSE 0 END,
-  tokens_reserved = p.tokens_reserved - CASE WHEN r.old = 'held' THEN r.tokens ELSE 0 END
-FROM r WHERE p.id = ANY(%(pids)s)
-RETURNING p.id, p.budget_id, p.spent
+# One statement each, in autocommit: one round trip, no BEGIN/COMMIT, no pipeline. Rows are
+# locked in id order (no deadlocks); FOR UPDATE yields the newest committed versions, so the
+# fit check and the increments see every concurrent reservation (exact, not check-then-act).
+_RESERVE = """
+WITH lk AS (
+  SELECT id, budget_id, spent, reserved, tokens_spent, tokens_reserved
+  FROM billing_budgetperiod WHERE id = ANY(%(pids)s) ORDER BY id FOR UPDATE),
+v (id, budget_id, lim, tlim) AS (VALUES {values}),
+chk AS (
+  SELECT count(*) AS seen,
+         count(*) FILTER (WHERE (v.lim IS NULL OR lk.spent + lk.reserved + %(amount)s <= v.lim)
+           AND (v.tlim IS NULL OR lk.tokens_spent + lk.tokens_reserved + %(tokens)s <= v.tlim))
+           AS fit,
+         min(lk.id) FILTER (WHERE NOT ((v.lim IS NULL OR lk.spent + lk.reserved + %(amount)s <= v.lim)
+           AND (v.tlim IS NULL OR lk.tokens_spent + lk.tokens_reserved + %(tokens)s <= v.tlim)))
+           AS refused
+  FROM lk JOIN v ON lk.id = v.id AND lk.budget_id = v.budget_id),
+upd AS (
+  UPDATE billing_budgetperiod p SET reserved = p.reserved + %(amount)s,
+    tokens_reserved = p.tokens_reserved + %(tokens)s
+  FROM chk WHERE chk.fit = %(n)s AND p.id = ANY(%(pids)s) RETURNING p.id),
+ins AS (
+  INSERT INTO billing_reservation (request_id, amount, tokens, periods, status, created_at,
+    expires_at)
+  SELECT %(rid)s, %(amount)s, %(tokens)s, %(periods)s, 'held', %(now)s, %(expires)s
+  FROM chk WHERE chk.fit = %(n)s RETURNING id)
+SELECT chk.seen, chk.fit, chk.refused FROM chk
 """
-_RELEASE = """
-WITH r AS (
-  UPDATE billing_reservation res SET status = 'released'
-  FROM (SELECT id FROM billing_reservation
-        WHERE request_id = %(rid)s AND status = 'held' FOR UPDATE) o
-  WHERE res.id = o.id RETURNING res.amount, res.tokens)
-UPDATE billing_budgetperiod p SET reserved = p.reserved - r.amount,
-  tokens_reserved = p.tokens_reserved - r.tokens
-FROM r WHERE p.id = ANY(%(pids)s)
+_SETTLE = """
+WITH o AS (
+  SELECT id, status AS old FROM billing_reservation WHERE request_id = %(rid)s FOR UPDATE),
+r AS (
+  UPDATE billing_reservation res SET status = %(final)s FROM o
+  WHERE res.id = o.id AND (o.old = 'held' OR (%(final)s = 'settled' AND o.old = 'released'))
+  RETURNING res.amount, res.tokens, o.old),
+lk AS (SELECT id FROM billing_budgetperiod WHERE id = ANY(%(pids)s) ORDER BY id FOR UPDATE),
+p AS (
+  UPDATE billing_budgetperiod bp SET
+    spent = bp.spent + %(cost)s, tokens_spent = bp.tokens_spent + %(tokens)s,
+    reserved = bp.reserved - CASE WHEN r.old = 'held' THEN r.amount ELSE 0 END,
+    tokens_reserved = bp.tokens_reserved - CASE WHEN r.old = 'held' THEN r.tokens ELSE 0 END
+  FROM r, lk WHERE bp.id = lk.id
+  RETURNING bp.id, bp.budget_id, bp.spent){inserts}
+SELECT id, budget_id, spent FROM p
 """
 _period_ids: dict[tuple[int, datetime], int] = {}
 
@@ -103,11 +114,13 @@ async def reserve(
     now = now or timezone.now()
     try:
         return await _reserve_once(request_id, rules, time_zone, amount, tokens, now)
-    except BudgetExceeded as exc:
-        if await _period_exists(exc.rule, time_zone, now):
-            raise
-        _period_ids.clear()  # the cached period row is gone (budget re-created): start over
+    except _StalePeriod:
+        _period_ids.clear()  # a cached period row is gone (budget re-created): start over
         return await _reserve_once(request_id, rules, time_zone, amount, tokens, now)
+
+
+class _StalePeriod(Exception):
+    pass
 
 
 async def _reserve_once(
@@ -121,36 +134,38 @@ async def _reserve_once(
     held = sorted([(await _period_id(r, time_zone, now), r) for r in rules], key=lambda x: x[0])
     values, params = _values(held)
     pids = [pid for pid, _ in held]
-    pool = await get_pool()
-    async with pool.connection() as conn, conn.pipeline(), conn.transaction():
-        await conn.execute(_LOCK, [pids])
-        cur = await conn.execute(
-            _HOLD.format(values=values), {"amount": amount, "tokens": tokens, **params}
-        )
-        got = {row[0] for row in await cur.fetchall()}
-        if len(got) != len(held):
-            # Raising inside the transaction rolls every hold back: all or nothing.
-            raise BudgetExceeded(next(rule for pid, rule in held if pid not in got))
-        await conn.execute(
-            "INSERT INTO billing_reservation (request_id, amount, tokens, periods, status,"
-            " created_at, expires_at) VALUES (%s, %s, %s, %s, 'held', %s, %s)",
-            [request_id, amount, tokens, Jsonb(pids), now, now + RESERVATION_TTL],
-        )
-    return tuple(pids)
-
-
-async def _period_exists(rule: BudgetRule, time_zone: str, now: datetime) -> bool:
-    starts, _ = period_bounds(rule.period, time_zone, now)
-    pid = _period_ids.get((rule.id, starts))
+    params |= {
+        "pids": pids, "amount": amount, "tokens": tokens, "n": len(held), "rid": request_id,
+        "periods": Jsonb(pids), "now": now, "expires": now + RESERVATION_TTL,
+    }  # fmt: skip
     pool = await get_pool()
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT 1 FROM billing_budgetperiod WHERE id = %s AND budget_id = %s", [pid, rule.id]
-        )
-        return await cur.fetchone() is not None
+        cur = await conn.execute(_RESERVE.format(values=values), params)
+        row = await cur.fetchone()
+    seen, fit, refused = row if row else (0, 0, None)
+    if fit == len(held):
+        return tuple(pids)
+    # Nothing was written: the conditional UPDATE and INSERT only run when every budget fits.
+    if refused is None or seen < len(held):
+        raise _StalePeriod
+    raise BudgetExceeded(next(rule for pid, rule in held if pid == refused))
+
+
+def _insert_cte(name: str, table: str, row: dict[str, Any], params: dict[str, Any]) -> str:
+    """A data-modifying CTE inserting `row`; its values are added to `params`."""
+    names = []
+    for column, value in row.items():
+        key = f"{name}_{column}"
+        params[key] = Jsonb(value) if isinstance(value, list | dict) else value
+        names.append(f"%({key})s")
+    return (
+        f",\n{name} AS (INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(names)})"
+        " ON CONFLICT (request_id) DO NOTHING)"
+    )
 
 
 def _insert(table: str, row: dict[str, Any]) -> tuple[str, list[Any]]:
+    """A plain INSERT of `row` (benchmarks and tools)."""
     columns = list(row)
     values = [Jsonb(v) if isinstance(v, list | dict) else v for v in row.values()]
     sql = (
@@ -170,18 +185,24 @@ async def settle_and_record(
     usage: dict[str, Any] | None,
     audit: dict[str, Any],
 ) -> list[tuple[int, int, Decimal]]:
-    """One transaction, one round trip; returns (period, budget, spent) for alert checks."""
+    """One statement, one round trip; returns (period, budget, spent) for alert checks."""
+    params: dict[str, Any] = {
+        "rid": request_id,
+        "final": "settled" if reached_provider else "released",
+        "cost": cost if reached_provider else Decimal(0),
+        "tokens": tokens if reached_provider else 0,
+        "pids": list(period_ids),
+    }
+    inserts = ""
+    if usage is not None:
+        inserts += _insert_cte(
+            "u", "billing_usagerecord", {"request_id": request_id, **usage}, params
+        )
+    inserts += _insert_cte("a", "audit_auditrecord", audit, params)
     pool = await get_pool()
-    settled: list[tuple[int, int, Decimal]] = []
-    async with pool.connection() as conn, conn.pipeline(), conn.transaction():
-        cur = None
-        if period_ids:
-            await conn.execute(_LOCK, [list(period_ids)])
-            args = {"rid": request_id, "cost": cost, "tokens": tokens, "pids": list(period_ids)}
-            cur = await conn.execute(_SETTLE if reached_provider else _RELEASE, args)
-        if usage is not None:
-            await conn.execute(*_insert("billing_usagerecord", {"request_id": request_id, **usage}))
-        await conn.execute(*_insert("audit_auditrecord", audit))
-        if cur is not None and reached_provider:
-            settled = [(r[0], r[1], Decimal(r[2])) for r in await cur.fetchall()]
-    return settled
+    async with pool.connection() as conn:
+        cur = await conn.execute(_SETTLE.format(inserts=inserts), params)
+        rows = await cur.fetchall()
+    if not reached_provider:
+        return []
+    return [(int(r[0]), int(r[1]), Decimal(r[2])) for r in rows]
