@@ -143,3 +143,17 @@ def eager_celery() -> Any:
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _gateways_quiesced(request: Any) -> Any:
+    """After a transactional test, wait for gateway processes to finish their accounting."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so it is torn down after us
+    yield
+    from tests.server import wait_for_gateway_bookkeeping
+
+    wait_for_gateway_bookkeeping()

@@ -87,3 +87,23 @@ def start_gateway(
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"gateway did not start:\n{server.log()}")
+
+
+def wait_for_gateway_bookkeeping(timeout: float = 5.0) -> None:
+    """Let gateways finish what they do after a response (settlement, audit) before the test
+    tables are flushed: on PostgreSQL a TRUNCATE racing those writes can deadlock."""
+    time.sleep(0.05)  # accounting starts right after the last byte went out
+    if connection.vendor != "postgresql":
+        return
+    busy = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'"
+    )
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(busy)
+            row = cursor.fetchone()
+            if row is None or row[0] == 0:
+                return
+            time.sleep(0.02)

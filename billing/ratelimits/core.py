@@ -6,6 +6,7 @@ import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 # A concurrency denial has no natural expiry (it ends when another request finishes), so the
 # hint is short; it is still capped by the oldest lease's expiry when that comes sooner.
@@ -156,3 +157,35 @@ def format_reset(seconds: float) -> str:
     if hours:
         return f"{hours}h{minutes}m{secs}s"
     return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
+class _Finishing(Protocol):
+    async def release(self, specs: Sequence[LimitSpec], *, request_id: str) -> None: ...
+
+    async def settle_tokens(
+        self,
+        specs: Sequence[LimitSpec],
+        *,
+        request_id: str,
+        estimated_tokens: int,
+        actual_tokens: int,
+    ) -> None: ...
+
+
+async def release_then_settle(
+    limiter: _Finishing,
+    specs: Sequence[LimitSpec],
+    *,
+    request_id: str,
+    estimated_tokens: int,
+    actual_tokens: int | None,
+) -> None:
+    """After a request: free its lease, then correct its token reservation to actual usage."""
+    await limiter.release(specs, request_id=request_id)
+    if actual_tokens is not None:
+        await limiter.settle_tokens(
+            specs,
+            request_id=request_id,
+            estimated_tokens=estimated_tokens,
+            actual_tokens=actual_tokens,
+        )

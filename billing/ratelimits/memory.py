@@ -15,6 +15,7 @@ from billing.ratelimits.core import (
     RateDecision,
     ScopeState,
     build_decision,
+    release_then_settle,
     tokens_denied,
     validate,
 )
@@ -109,14 +110,13 @@ class MemoryRateLimiter:
         actual_tokens: int | None,
     ) -> None:
         """Release the lease and settle tokens (same interface as the Redis limiter)."""
-        await self.release(specs, request_id=request_id)
-        if actual_tokens is not None:
-            await self.settle_tokens(
-                specs,
-                request_id=request_id,
-                estimated_tokens=estimated_tokens,
-                actual_tokens=actual_tokens,
-            )
+        await release_then_settle(
+            self,
+            specs,
+            request_id=request_id,
+            estimated_tokens=estimated_tokens,
+            actual_tokens=actual_tokens,
+        )
 
     async def settle_tokens(
         self,

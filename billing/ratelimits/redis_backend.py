@@ -22,6 +22,7 @@ from billing.ratelimits.core import (
     RateDecision,
     ScopeState,
     build_decision,
+    release_then_settle,
     scale_specs,
     validate,
 )
@@ -201,14 +202,13 @@ class RedisRateLimiter:
         settle = actual_tokens is not None and bool(token_keys)
         if not (leased and settle) or not self._health.should_try():
             # One kind of work at most: the single-purpose calls are already one round trip.
-            await self.release(specs, request_id=request_id)
-            if actual_tokens is not None:
-                await self.settle_tokens(
-                    specs,
-                    request_id=request_id,
-                    estimated_tokens=estimated_tokens,
-                    actual_tokens=actual_tokens,
-                )
+            await release_then_settle(
+                self,
+                specs,
+                request_id=request_id,
+                estimated_tokens=estimated_tokens,
+                actual_tokens=actual_tokens,
+            )
             return
         assert actual_tokens is not None
         validate(specs, min(estimated_tokens, actual_tokens), request_id)

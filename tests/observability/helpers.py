@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
 CHAT_PATH = "/v1/chat/completions"
@@ -74,21 +73,3 @@ def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.05)
     return True
-
-
-def wait_for_gateway_bookkeeping(timeout: float = 5.0) -> None:
-    """Let settlements finish before the tables are flushed (PostgreSQL TRUNCATE can deadlock)."""
-    time.sleep(0.05)
-    if connection.vendor != "postgresql":
-        return
-    busy = (
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'"
-    )
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(busy)
-            if cursor.fetchone()[0] == 0:
-                return
-            time.sleep(0.02)

@@ -13,9 +13,8 @@ from tests.observability.helpers import (
     eventually,
     scrape,
     total,
-    wait_for_gateway_bookkeeping,
 )
-from tests.server import start_gateway
+from tests.server import start_gateway, wait_for_gateway_bookkeeping
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 BATCH = 24

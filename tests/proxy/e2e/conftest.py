@@ -8,12 +8,10 @@ per organization, keys) can answer for it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from tenants.models import ApiKey, Organization, Team
 from tests.fakes import FakeProvider
@@ -76,23 +74,3 @@ def tenant(transactional_db: None, gateway: GatewayServer) -> Iterator[Tenant]:
     team = Team.objects.create(org=org, slug="team", name="Team")
     api_key, plain = ApiKey.objects.issue(team=team, name="app")
     yield Tenant(org=org, team=team, key=plain, api_key=api_key, gateway_url=gateway.url)
-    _wait_for_gateway_bookkeeping()
-
-
-def _wait_for_gateway_bookkeeping(timeout: float = 5.0) -> None:
-    """Let the gateway finish what it does after a response (usage settlement) before the
-    tables are flushed: on PostgreSQL a TRUNCATE racing those writes can deadlock."""
-    time.sleep(0.05)  # the settlement starts right after the last byte went out
-    if connection.vendor != "postgresql":
-        return
-    busy = (
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'"
-    )
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(busy)
-            if cursor.fetchone()[0] == 0:
-                return
-            time.sleep(0.02)
