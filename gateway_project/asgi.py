@@ -14,7 +14,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
 django_application = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
+
 from gateway_project import health, metrics, tracing  # noqa: E402
+from gateway_project.embedded import EmbeddedBeat  # noqa: E402
 from proxy.asgi import ProxyApp  # noqa: E402  (needs Django set up first)
 from proxy.state import get_state  # noqa: E402
 from proxy.wire import Receive, Send  # noqa: E402
@@ -23,13 +26,19 @@ proxy_application = ProxyApp()
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
+    beat = None
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             metrics.startup()
             tracing.configure()  # a no-op (no SDK import) without OTEL_EXPORTER_OTLP_ENDPOINT
+            if not settings.REDIS_URL:  # embedded mode: no Celery beat, run the schedule here
+                beat = EmbeddedBeat()
+                get_state().spawn(beat.run())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if beat is not None:
+                beat.stop()
             await get_state().aclose()
             tracing.shutdown()
             await send({"type": "lifespan.shutdown.complete"})
