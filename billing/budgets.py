@@ -47,6 +47,17 @@ class Alert:
     spent: Decimal
 
 
+def cached_period_id(rule: BudgetRule, time_zone: str, now: datetime) -> int | None:
+    """The period row id if this process already knows it (no database access)."""
+    starts, _ = period_bounds(rule.period, time_zone, now)
+    return _period_ids.get((rule.id, starts))
+
+
+def forget_period_ids() -> None:
+    """Drop cached period ids (a period row vanished: its budget was deleted and re-created)."""
+    _period_ids.clear()
+
+
 def period_id(rule: BudgetRule, time_zone: str, now: datetime) -> int:
     """The BudgetPeriod row for the period containing `now`, created on first use."""
     starts, ends = period_bounds(rule.period, time_zone, now)

@@ -21,7 +21,6 @@ from psycopg.types.json import Jsonb
 
 from billing import budgets
 from billing.budgets import RESERVATION_TTL, BudgetExceeded
-from billing.periods import period_bounds
 from billing.rules import BudgetRule
 from gateway_project.pgpool import get_pool
 
@@ -70,7 +69,6 @@ p AS (
   RETURNING bp.id, bp.budget_id, bp.spent){inserts}
 SELECT id, budget_id, spent FROM p
 """
-_period_ids: dict[tuple[int, datetime], int] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +79,9 @@ class Held:
 
 
 async def _period_id(rule: BudgetRule, time_zone: str, now: datetime) -> int:
-    starts, _ = period_bounds(rule.period, time_zone, now)
-    pid = _period_ids.get((rule.id, starts))
+    pid = budgets.cached_period_id(rule, time_zone, now)
     if pid is None:  # first request of a period: create the row (rare, so the ORM is fine)
         pid = await sync_to_async(budgets.period_id)(rule, time_zone, now)
-        _period_ids[(rule.id, starts)] = pid
     return pid
 
 
@@ -115,7 +111,7 @@ async def reserve(
     try:
         return await _reserve_once(request_id, rules, time_zone, amount, tokens, now)
     except _StalePeriod:
-        _period_ids.clear()  # a cached period row is gone (budget re-created): start over
+        budgets.forget_period_ids()  # a cached period row is gone (budget re-created): start over
         return await _reserve_once(request_id, rules, time_zone, amount, tokens, now)
 
 

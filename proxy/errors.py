@@ -4,36 +4,13 @@ from __future__ import annotations
 
 from enum import Enum
 
+from proxy.formats.anthropic_response import anthropic_error_body, openai_error_body
 from proxy.wire import Response
 
 
 class Dialect(Enum):
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
-
-
-_OPENAI_TYPES = {
-    400: "invalid_request_error",
-    401: "invalid_request_error",
-    403: "permission_error",
-    404: "invalid_request_error",
-    405: "invalid_request_error",
-    413: "invalid_request_error",
-    415: "invalid_request_error",
-    429: "rate_limit_error",
-}
-_ANTHROPIC_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    413: "request_too_large",
-    415: "invalid_request_error",
-    429: "rate_limit_error",
-    503: "overloaded_error",
-    529: "overloaded_error",
-}
 
 
 class GatewayError(Exception):
@@ -60,25 +37,18 @@ class GatewayError(Exception):
         self.extra = dict(extra or {})
 
     def openai_body(self) -> dict[str, object]:
-        error: dict[str, object] = {
-            "message": self.message,
-            "type": self.type or _OPENAI_TYPES.get(self.status, "server_error"),
-            "param": self.param,
-            "code": self.code,
-        }
-        error.update(self.extra)
-        return {"error": error}
+        body = openai_error_body(
+            self.status, self.message, type=self.type, code=self.code, param=self.param
+        )
+        body["error"].update(self.extra)
+        return body
 
     def anthropic_body(self) -> dict[str, object]:
-        error: dict[str, object] = {
-            "type": _ANTHROPIC_TYPES.get(self.status, "api_error"),
-            "message": self.message,
-            "code": self.code,
-        }
+        body = anthropic_error_body(self.status, self.message, code=self.code)
         if self.param:
-            error["param"] = self.param
-        error.update(self.extra)
-        return {"type": "error", "error": error}
+            body["error"]["param"] = self.param
+        body["error"].update(self.extra)
+        return body
 
     def to_response(self, dialect: Dialect = Dialect.OPENAI) -> Response:
         body = self.anthropic_body() if dialect is Dialect.ANTHROPIC else self.openai_body()

@@ -167,11 +167,6 @@ def timeouts(connect: float, first_byte: float) -> httpx.Timeout:
     return httpx.Timeout(connect=connect, read=first_byte, write=30.0, pool=connect)
 
 
-def describe(exc: BaseException) -> dict[str, Any]:
-    """A loggable description of a transport error without URLs' query strings or headers."""
-    return {"error": type(exc).__name__}
-
-
 def post_webhook(url: str, payload: dict[str, Any], timeout: float = 10.0) -> int:
     """POST JSON to an admin-configured webhook (sync, for Celery) with the same address guard."""
     parts = urlsplit(url)

@@ -59,7 +59,7 @@ class EpochWatcher:
             return False
         moved = self.value is not None
         self.value = current
-        return moved or current is None
+        return moved
 
     async def _read(self) -> int | None:
         if redis_configured():

@@ -23,7 +23,7 @@ async def rules(world):
         Budget.objects.create(org=world.acme, limit_usd=Decimal("10.00"))
         return load_rules(world.acme.pk, world.search.pk, world.acme_key.pk)[1]
 
-    ledger._period_ids.clear()
+    budgets.forget_period_ids()
     result = await sync_to_async(setup)()
     yield result
     await pgpool.close_pool()
